@@ -1,0 +1,143 @@
+// Package transport is the contract between eventpub and a message broker.
+//
+// A driver implements [Transport] (and, when it can send many messages in one
+// round trip, [BatchPublisher]) and registers its URL schemes with [Register]
+// in an init function, the way database/sql drivers do. The root package
+// eventpub and every tool built on it speak only this contract, so a driver
+// written outside this module works everywhere a built-in one does. The
+// package conformance checks that a driver keeps every rule written here.
+//
+// # Rules every driver keeps
+//
+//   - Errors are classified with the sentinels below and [errors.Is]; a done
+//     context gives ctx.Err(). No error contains a password or token from a URL.
+//   - Publish does not keep msg.Payload after it returns: callers reuse buffers.
+//   - Publish never blocks past its context; while the broker is down it fails
+//     fast with [ErrUnavailable] instead of waiting a full timeout on every call.
+//   - Close is idempotent, ends every open Subscription and leaks no goroutine.
+//     A driver built on a client the caller passed in does not close that client.
+package transport
+
+import (
+	"context"
+	"errors"
+	"fmt"
+)
+
+// Message is one message on one channel.
+type Message struct {
+	// Channel names where the message goes (a Redis channel, a NATS subject).
+	Channel string
+	// Payload is opaque bytes; it may be empty and need not be UTF-8.
+	Payload []byte
+	// Header holds optional metadata. It round-trips only when the driver's
+	// Capabilities.Headers is true; other drivers ignore it.
+	Header map[string]string
+}
+
+// HeaderMessageID is the Header key that carries a caller-chosen message id.
+// Drivers that can de-duplicate (NATS JetStream) drop a second message with
+// an id they have already stored.
+const HeaderMessageID = "Eventpub-Msg-Id"
+
+// Transport sends messages to a broker and subscribes to them.
+// All methods are safe for concurrent use.
+type Transport interface {
+	// Publish sends msg. It returns once the driver has taken the message
+	// (what that promises is given by Capabilities) or the context ends.
+	Publish(ctx context.Context, msg Message) error
+	// Subscribe starts delivery of the given channels to a new Subscription.
+	// Delivery has begun when Subscribe returns.
+	Subscribe(ctx context.Context, channels ...string) (Subscription, error)
+	// Ping checks that the broker answers.
+	Ping(ctx context.Context) error
+	// Capabilities says what this transport guarantees.
+	Capabilities() Capabilities
+	// Close releases the transport and ends its subscriptions. It is idempotent.
+	Close() error
+}
+
+// BatchPublisher is implemented by transports that can send many messages in
+// one round trip. Messages are sent in order. When it fails, a *BatchError
+// tells how many messages at the front of the batch were surely sent.
+type BatchPublisher interface {
+	PublishBatch(ctx context.Context, msgs []Message) error
+}
+
+// PatternSubscriber is implemented by transports that can subscribe to
+// channel patterns. The pattern syntax is the broker's own: Redis globs
+// ("codeworm:*"), NATS wildcards ("codeworm.>"). Each Message carries the
+// channel it was published on, not the pattern.
+type PatternSubscriber interface {
+	SubscribePattern(ctx context.Context, patterns ...string) (Subscription, error)
+}
+
+// Subscription delivers the messages of the channels it was opened for.
+type Subscription interface {
+	// Next blocks until a message arrives, the context ends (ctx.Err()) or
+	// the subscription or its transport is closed (ErrClosed).
+	Next(ctx context.Context) (Message, error)
+	// Close stops delivery. It is idempotent.
+	Close() error
+}
+
+// Capabilities describes what a transport guarantees.
+type Capabilities struct {
+	// Persistent: a subscriber can read what was published before it subscribed.
+	Persistent bool
+	// Headers: Message.Header round-trips.
+	Headers bool
+	// Ordered: one publisher's messages on one channel arrive in order.
+	Ordered bool
+	// MaxPayload is the largest payload in bytes; 0 means no limit is known.
+	MaxPayload int
+}
+
+// The sentinel errors every driver classifies its failures with.
+var (
+	// ErrClosed: the transport or subscription was closed.
+	ErrClosed = errors.New("eventpub: closed")
+	// ErrUnavailable: the broker cannot be reached now. It wraps the cause.
+	ErrUnavailable = errors.New("eventpub: broker unavailable")
+	// ErrPayloadTooLarge: the payload is over Capabilities.MaxPayload.
+	ErrPayloadTooLarge = errors.New("eventpub: payload too large")
+	// ErrInvalidChannel: the channel name is empty or the broker cannot carry it.
+	ErrInvalidChannel = errors.New("eventpub: invalid channel")
+)
+
+// BatchError reports a PublishBatch that failed part way.
+type BatchError struct {
+	// Sent counts the messages at the front of the batch that were surely sent.
+	Sent int
+	// Err is why the rest was not.
+	Err error
+}
+
+func (e *BatchError) Error() string { return e.Err.Error() }
+
+// Unwrap returns the cause, so errors.Is sees the sentinel inside.
+func (e *BatchError) Unwrap() error { return e.Err }
+
+// Unavailable wraps cause so that errors.Is(err, ErrUnavailable) and
+// errors.Is(err, cause) both hold. The message is "eventpub: broker
+// unavailable: " and the cause's text; the caller must strip secrets first.
+func Unavailable(cause error) error {
+	if cause == nil {
+		return ErrUnavailable
+	}
+	return &wrapped{sentinel: ErrUnavailable, cause: cause}
+}
+
+// Invalid returns an error that matches sentinel with errors.Is and says what
+// was wrong, e.g. Invalid(ErrInvalidChannel, "channel %q has a space", ch).
+func Invalid(sentinel error, format string, args ...any) error {
+	return &wrapped{sentinel: sentinel, cause: fmt.Errorf(format, args...)}
+}
+
+type wrapped struct {
+	sentinel error
+	cause    error
+}
+
+func (w *wrapped) Error() string   { return w.sentinel.Error() + ": " + w.cause.Error() }
+func (w *wrapped) Unwrap() []error { return []error{w.sentinel, w.cause} }

@@ -1,0 +1,86 @@
+package transport_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/eventpub/eventpub/transport"
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func TestOpenUnknownSchemeNamesRegistered(t *testing.T) {
+	transport.Register("testscheme", func(ctx context.Context, u *url.URL) (transport.Transport, error) {
+		return nil, errors.New("opened")
+	})
+	_, err := transport.Open(context.Background(), "bogus://user:hunter2@host:1")
+	if err == nil {
+		t.Fatal("Open of an unknown scheme succeeded")
+	}
+	if !strings.Contains(err.Error(), `"bogus"`) || !strings.Contains(err.Error(), "testscheme") {
+		t.Fatalf("error does not name the scheme and the registered ones: %v", err)
+	}
+	if strings.Contains(err.Error(), "hunter2") {
+		t.Fatalf("error leaks the password: %v", err)
+	}
+	if _, err := transport.Open(context.Background(), "testscheme://x"); err == nil || err.Error() != "opened" {
+		t.Fatalf("registered opener not called: %v", err)
+	}
+}
+
+func TestOpenBadURLHidesSecret(t *testing.T) {
+	for _, raw := range []string{"redis://u:hunter2@host:port:x/0", "no-scheme-hunter2", "://hunter2"} {
+		_, err := transport.Open(context.Background(), raw)
+		if err == nil {
+			t.Fatalf("Open(%q) succeeded", raw)
+		}
+		if strings.Contains(err.Error(), "hunter2") {
+			t.Fatalf("Open(%q) error leaks the secret: %v", raw, err)
+		}
+	}
+}
+
+func TestRegisterTwicePanics(t *testing.T) {
+	transport.Register("twice", func(context.Context, *url.URL) (transport.Transport, error) { return nil, nil })
+	defer func() {
+		if recover() == nil {
+			t.Fatal("second Register did not panic")
+		}
+	}()
+	transport.Register("twice", func(context.Context, *url.URL) (transport.Transport, error) { return nil, nil })
+}
+
+func TestRedact(t *testing.T) {
+	cases := map[string]string{
+		"redis://user:hunter2@localhost:6379/0": "redis://user:xxxxx@localhost:6379/0",
+		"nats://hunter2@localhost:4222":         "nats://xxxxx@localhost:4222",
+		"redis://localhost:6379/0":              "redis://localhost:6379/0",
+		"nats://h:4222?token=hunter2&name=x":    "nats://h:4222?name=x&token=xxxxx",
+		"rediss://:hunter2@localhost:6380":      "rediss://:xxxxx@localhost:6380",
+	}
+	for in, want := range cases {
+		if got := transport.Redact(in); got != want {
+			t.Errorf("Redact(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestErrorsClassify(t *testing.T) {
+	err := transport.Unavailable(io.EOF)
+	if !errors.Is(err, transport.ErrUnavailable) || !errors.Is(err, io.EOF) {
+		t.Fatalf("Unavailable(io.EOF) = %v does not match both", err)
+	}
+	be := &transport.BatchError{Sent: 3, Err: err}
+	if !errors.Is(be, transport.ErrUnavailable) {
+		t.Fatal("BatchError hides its cause")
+	}
+	inv := transport.Invalid(transport.ErrInvalidChannel, "channel %q is empty", "")
+	if !errors.Is(inv, transport.ErrInvalidChannel) || !strings.Contains(inv.Error(), `channel "" is empty`) {
+		t.Fatalf("Invalid = %v", inv)
+	}
+}
