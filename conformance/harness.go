@@ -10,6 +10,26 @@
 //	}
 //
 // Checks that a driver's Capabilities rule out are skipped with the reason.
+//
+// # Checks
+//
+// [Run] checks, one subtest each and one after another: exact bytes round
+// trip (empty, binary, 64 KiB, the largest payload allowed up to 8 MiB);
+// Publish does not keep the caller's buffer; channel isolation; fan-out to
+// several subscriptions; one subscription on several channels tags each
+// message with its channel; unusual channel names (colons, dots, unicode);
+// order per publisher (Ordered); headers (Headers); reading what was
+// published before subscribing (Persistent); PublishBatch (when implemented);
+// 50 concurrent publishers × 200 messages each arrive exactly once; errors
+// (cancelled and expired contexts on Publish and Next, ErrPayloadTooLarge
+// above MaxPayload, ErrInvalidChannel for "" and InvalidChannels); Close and
+// Subscription.Close semantics; and, with Stop and Start, an outage: calls
+// fail fast with ErrUnavailable and everything works again after Start.
+//
+// Channel names carry a random part, so the suite may target a shared
+// server. Waits for messages time out (10 s) so a broken driver fails
+// instead of hanging. [RunBenchmarks] measures Publish, parallel Publish, a
+// Publish→Next round trip and PublishBatch of 64.
 package conformance
 
 import (
@@ -32,6 +52,8 @@ type Harness struct {
 	// Start brings the broker back after Stop; optional.
 	Start func(t testing.TB)
 	// InvalidChannels are channel names this driver must reject with
-	// transport.ErrInvalidChannel, besides the empty name.
+	// transport.ErrInvalidChannel, besides the empty name. The suite
+	// publishes on each (Subscribe is checked with the empty name only,
+	// since a subscription may accept wildcards a publish may not).
 	InvalidChannels []string
 }
