@@ -1,0 +1,327 @@
+package eventpub
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/eventpub/eventpub/transport"
+)
+
+// Retry timing of the async sender.
+const (
+	attemptTimeout = 10 * time.Second       // one send attempt
+	backoffMin     = 10 * time.Millisecond  // first wait after a retryable failure
+	backoffMax     = 500 * time.Millisecond // cap of the doubling wait
+)
+
+// entry is one encoded message waiting to be sent.
+type entry struct {
+	channel string
+	buf     *[]byte
+}
+
+// queue is the async delivery path: a bounded FIFO drained by one sender
+// goroutine. Messages leave the FIFO into the sender's batch and are settled
+// (published, failed) from there; the capacity counts both.
+type queue struct {
+	p   *Publisher
+	rep reporter
+
+	mu      sync.Mutex
+	ring    []entry // FIFO storage, grown on demand up to capacity
+	head, n int
+	batch   []entry // taken by the sender, not settled yet
+	closing bool
+	room    chan struct{} // closed and replaced whenever room appears
+
+	wake   chan struct{} // tells the sender there is work
+	ctx    context.Context
+	stop   context.CancelFunc // aborts the sender (Close deadline)
+	exited chan struct{}
+}
+
+func newQueue(p *Publisher) *queue {
+	ctx, stop := context.WithCancel(context.Background())
+	q := &queue{
+		p:      p,
+		rep:    reporter{h: p.cfg.errorHandler, every: p.cfg.errorEvery},
+		room:   make(chan struct{}),
+		wake:   make(chan struct{}, 1),
+		ctx:    ctx,
+		stop:   stop,
+		exited: make(chan struct{}),
+	}
+	go q.run()
+	return q
+}
+
+// push accepts b for channel, applying the overflow policy when full.
+func (q *queue) push(ctx context.Context, channel string, b *[]byte) error {
+	p := q.p
+	q.mu.Lock()
+	if q.closing {
+		q.mu.Unlock()
+		putBuf(b)
+		return ErrClosed
+	}
+	p.accepted.Add(1)
+	for q.n+len(q.batch) >= p.cfg.capacity {
+		switch {
+		case p.cfg.policy == DropOldest && q.n > 0:
+			old := q.popFront()
+			p.dropped.Add(1)
+			putBuf(old.buf)
+			q.rep.report(func() error {
+				return fmt.Errorf("eventpub: queue full (capacity %d): dropped the oldest message on %q", p.cfg.capacity, old.channel)
+			})
+		case p.cfg.policy == Block:
+			room := q.room
+			q.mu.Unlock()
+			select {
+			case <-room:
+				q.mu.Lock()
+				if q.closing {
+					q.mu.Unlock()
+					p.dropped.Add(1)
+					putBuf(b)
+					return ErrClosed
+				}
+				continue
+			case <-ctx.Done():
+				p.dropped.Add(1)
+				putBuf(b)
+				return ctx.Err()
+			}
+		default: // DropNewest, or DropOldest with every queued message being sent
+			q.mu.Unlock()
+			p.dropped.Add(1)
+			putBuf(b)
+			q.rep.report(func() error {
+				return fmt.Errorf("eventpub: queue full (capacity %d): dropped a new message on %q", p.cfg.capacity, channel)
+			})
+			return ErrQueueFull
+		}
+	}
+	q.pushBack(entry{channel: channel, buf: b})
+	q.mu.Unlock()
+	select {
+	case q.wake <- struct{}{}:
+	default:
+	}
+	return nil
+}
+
+func (q *queue) pushBack(e entry) {
+	if q.n == len(q.ring) {
+		grown := make([]entry, max(16, min(2*len(q.ring), q.p.cfg.capacity)))
+		for i := 0; i < q.n; i++ {
+			grown[i] = q.ring[(q.head+i)%len(q.ring)]
+		}
+		q.ring, q.head = grown, 0
+	}
+	q.ring[(q.head+q.n)%len(q.ring)] = e
+	q.n++
+}
+
+func (q *queue) popFront() entry {
+	e := q.ring[q.head]
+	q.ring[q.head] = entry{}
+	q.head = (q.head + 1) % len(q.ring)
+	q.n--
+	return e
+}
+
+// signalRoom wakes every publisher blocked for room. Caller holds mu.
+func (q *queue) signalRoom() {
+	close(q.room)
+	q.room = make(chan struct{})
+}
+
+// maxBatch bounds a batch so that DropOldest always finds a waiting message
+// to drop while a batch is being sent.
+func (q *queue) maxBatch() int {
+	return max(1, min(q.p.cfg.maxBatch, q.p.cfg.capacity/2))
+}
+
+// run is the sender goroutine.
+func (q *queue) run() {
+	defer close(q.exited)
+	var msgs []transport.Message
+	backoff := time.Duration(0)
+	single := false // send one message alone to find which one a batch error is about
+	for {
+		q.mu.Lock()
+		for len(q.batch) == 0 && q.n == 0 {
+			if q.closing {
+				q.mu.Unlock()
+				return
+			}
+			q.mu.Unlock()
+			select {
+			case <-q.wake:
+			case <-q.ctx.Done():
+				return
+			}
+			q.mu.Lock()
+		}
+		if len(q.batch) == 0 {
+			for k := min(q.n, q.maxBatch()); k > 0; k-- {
+				q.batch = append(q.batch, q.popFront())
+			}
+		}
+		batch := q.batch
+		q.mu.Unlock()
+
+		if single {
+			batch = batch[:1]
+		}
+		msgs = msgs[:0]
+		for _, e := range batch {
+			msgs = append(msgs, transport.Message{Channel: e.channel, Payload: *e.buf})
+		}
+		sent, err := q.send(msgs)
+		clear(msgs)
+		var culprit string // the channel of the first message not sent
+		if sent < len(batch) {
+			culprit = batch[sent].channel
+		}
+		q.settle(sent, 0)
+		if err == nil {
+			backoff, single = 0, false
+			continue
+		}
+		if q.ctx.Err() != nil {
+			return // Close gave up; it counts what is left
+		}
+		if retryable(err) {
+			backoff = min(max(2*backoff, backoffMin), backoffMax)
+			q.rep.report(func() error { return fmt.Errorf("eventpub: send failed, retrying in %v: %w", backoff, err) })
+			select {
+			case <-time.After(backoff):
+			case <-q.ctx.Done():
+				return
+			}
+			continue
+		}
+		if len(batch) > 1 {
+			single = true // the error is about one message we cannot name yet
+			continue
+		}
+		single = false
+		q.settle(0, 1)
+		q.rep.report(func() error { return fmt.Errorf("eventpub: message on %q failed: %w", culprit, err) })
+	}
+}
+
+// send publishes msgs in order and returns how many were surely sent.
+func (q *queue) send(msgs []transport.Message) (int, error) {
+	ctx, cancel := context.WithTimeout(q.ctx, attemptTimeout)
+	defer cancel()
+	if bp, ok := q.p.t.(transport.BatchPublisher); ok && len(msgs) > 1 {
+		err := bp.PublishBatch(ctx, msgs)
+		if err == nil {
+			return len(msgs), nil
+		}
+		var be *transport.BatchError
+		if errors.As(err, &be) {
+			return min(max(be.Sent, 0), len(msgs)), err
+		}
+		return 0, err
+	}
+	for i := range msgs {
+		if err := q.p.t.Publish(ctx, msgs[i]); err != nil {
+			return i, err
+		}
+	}
+	return len(msgs), nil
+}
+
+// settle removes the first published+failed messages of the batch, counting
+// them, and makes room for blocked publishers.
+func (q *queue) settle(published, failed int) {
+	if published+failed == 0 {
+		return
+	}
+	q.mu.Lock()
+	for _, e := range q.batch[:published+failed] {
+		putBuf(e.buf)
+	}
+	q.batch = append(q.batch[:0], q.batch[published+failed:]...)
+	q.p.published.Add(uint64(published))
+	q.p.failed.Add(uint64(failed))
+	q.signalRoom()
+	q.mu.Unlock()
+}
+
+// close stops accepting, lets the sender drain until ctx ends, and returns
+// how many messages were left undelivered (counted as failed).
+func (q *queue) close(ctx context.Context) int {
+	q.mu.Lock()
+	q.closing = true
+	q.signalRoom() // blocked publishers see closing and give up
+	q.mu.Unlock()
+	select {
+	case q.wake <- struct{}{}:
+	default:
+	}
+	select {
+	case <-q.exited:
+	case <-ctx.Done():
+	}
+	q.stop()
+	<-q.exited
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	lost := q.n + len(q.batch)
+	for q.n > 0 {
+		putBuf(q.popFront().buf)
+	}
+	for _, e := range q.batch {
+		putBuf(e.buf)
+	}
+	q.batch = nil
+	q.p.failed.Add(uint64(lost))
+	return lost
+}
+
+// retryable reports whether a send may succeed later: the broker is
+// unreachable or an attempt timed out.
+func retryable(err error) bool {
+	return errors.Is(err, transport.ErrUnavailable) || errors.Is(err, context.DeadlineExceeded)
+}
+
+// reporter calls an error handler at most once per interval and says how
+// many reports it held back in between.
+type reporter struct {
+	h     func(error)
+	every time.Duration
+
+	mu         sync.Mutex
+	last       time.Time
+	suppressed int
+}
+
+// report builds the error only when it will be delivered.
+func (r *reporter) report(build func() error) {
+	if r.h == nil {
+		return
+	}
+	r.mu.Lock()
+	now := time.Now()
+	if !r.last.IsZero() && now.Sub(r.last) < r.every {
+		r.suppressed++
+		r.mu.Unlock()
+		return
+	}
+	held := r.suppressed
+	r.last, r.suppressed = now, 0
+	r.mu.Unlock()
+	err := build()
+	if held > 0 {
+		err = fmt.Errorf("%w (and %d more failures since the last report)", err, held)
+	}
+	r.h(err)
+}

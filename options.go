@@ -1,0 +1,102 @@
+package eventpub
+
+import (
+	"fmt"
+	"time"
+)
+
+// Option configures a Publisher.
+type Option func(*config)
+
+// OverflowPolicy decides what an asynchronous Publisher does with a message
+// when its queue is full.
+type OverflowPolicy int
+
+const (
+	// DropNewest rejects the message being published: the call returns
+	// ErrQueueFull and the message is counted as dropped.
+	DropNewest OverflowPolicy = iota
+	// DropOldest makes room by dropping the oldest message still waiting
+	// (one already being sent is never dropped) and counts it.
+	DropOldest
+	// Block waits for room until the caller's context ends; a message that
+	// gets none is counted as dropped and the call returns ctx.Err().
+	Block
+)
+
+func (p OverflowPolicy) String() string {
+	switch p {
+	case DropNewest:
+		return "DropNewest"
+	case DropOldest:
+		return "DropOldest"
+	case Block:
+		return "Block"
+	}
+	return fmt.Sprintf("OverflowPolicy(%d)", int(p))
+}
+
+// config holds every setting; defaults are filled in by defaultConfig.
+type config struct {
+	namespace    string
+	clock        func() time.Time
+	utc          bool
+	async        bool
+	capacity     int
+	policy       OverflowPolicy
+	maxBatch     int
+	errorHandler func(error)
+	errorEvery   time.Duration
+}
+
+func defaultConfig() config {
+	return config{
+		namespace:  "codeworm",
+		clock:      time.Now,
+		maxBatch:   256,
+		errorEvery: time.Second,
+	}
+}
+
+// validate reports the first setting that cannot work, naming it.
+func (c *config) validate() error {
+	if c.clock == nil {
+		return fmt.Errorf("eventpub: WithClock: clock is nil")
+	}
+	if c.async && c.capacity <= 0 {
+		return fmt.Errorf("eventpub: WithAsync: capacity must be at least 1, got %d", c.capacity)
+	}
+	if c.async && (c.policy < DropNewest || c.policy > Block) {
+		return fmt.Errorf("eventpub: WithAsync: unknown overflow policy %v", c.policy)
+	}
+	return nil
+}
+
+// WithNamespace sets the prefix of the three standard channels:
+// "<ns>:logs", "<ns>:events" and "<ns>:stats". The default is "codeworm".
+// An empty namespace gives the bare names "logs", "events" and "stats".
+func WithNamespace(ns string) Option { return func(c *config) { c.namespace = ns } }
+
+// WithClock sets the source of envelope timestamps (time.Now by default).
+// The timestamp is the wall clock of the time it returns, in that time's
+// own location.
+func WithClock(now func() time.Time) Option { return func(c *config) { c.clock = now } }
+
+// WithUTC writes envelope timestamps in UTC with an explicit offset
+// ("2026-02-19T13:29:00.123456+00:00") instead of CodeWorm's local wall time
+// without an offset.
+func WithUTC() Option { return func(c *config) { c.utc = true } }
+
+// WithAsync makes every Publish call encode the message, queue it and return
+// at once. One goroutine sends the queue in batches, keeps messages queued
+// through a broker outage and retries them in order with capped backoff.
+// capacity bounds the queue; policy decides what happens when it is full.
+func WithAsync(capacity int, policy OverflowPolicy) Option {
+	return func(c *config) { c.async, c.capacity, c.policy = true, capacity, policy }
+}
+
+// WithErrorHandler sets a function that hears about failures the caller
+// cannot see in async mode: dropped messages and failed or retried batches.
+// It is called from the sending goroutine at most once per second; failures
+// in between are summed into the next report. It must not block for long.
+func WithErrorHandler(h func(error)) Option { return func(c *config) { c.errorHandler = h } }

@@ -1,0 +1,307 @@
+// Package eventpub publishes a service's logs, events and stats to a message
+// broker through one API, with the broker chosen by a driver.
+//
+// # Channels and envelopes
+//
+// The defaults are CodeWorm's exactly, so a CodeWorm dashboard listening on
+// Redis keeps working when a Go service replaces the Python publisher:
+//
+//	PublishLog(ctx, fields)        codeworm:logs    the fields as given
+//	PublishEvent(ctx, typ, data)   codeworm:events  {"type":…,"timestamp":…,"data":…}
+//	PublishStats(ctx, stats)       codeworm:stats   {"timestamp":…, …stats}
+//
+// JSON is written byte for byte as orjson writes it: compact, UTF-8 raw,
+// keys sorted, floats in shortest form. See internal/jsonenc for how each Go
+// type is written; values JSON cannot hold become strings, never errors.
+// Timestamps are Python's datetime.now().isoformat(): local wall time without
+// an offset ([WithUTC] changes that).
+//
+// # Drivers
+//
+// A Publisher sends through a [transport.Transport]. Build one with a
+// driver's constructor and pass it to [New], or import the driver and call
+// [Open] with a URL: redis://, rediss://, unix:// (package redis), nats://,
+// tls:// (package nats), memory:// (package memory).
+//
+// # Delivery
+//
+// By default a publish returns once the driver has the message, or with the
+// driver's error. [WithAsync] queues instead and sends from one goroutine in
+// batches, holding messages through broker outages. Either way a publish
+// never panics, the caller may ignore every error, and [Publisher.Metrics]
+// counts what happened to every message.
+package eventpub
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+
+	"github.com/eventpub/eventpub/internal/jsonenc"
+	"github.com/eventpub/eventpub/transport"
+)
+
+// Errors returned by a Publisher, besides the driver's (see package transport).
+var (
+	// ErrClosed is returned by every publish after Close.
+	ErrClosed = transport.ErrClosed
+	// ErrQueueFull is returned in async mode with DropNewest when the queue
+	// has no room; the message is counted as dropped.
+	ErrQueueFull = errors.New("eventpub: queue full, message dropped")
+	// ErrInvalidChannel is returned for an empty channel name.
+	ErrInvalidChannel = transport.ErrInvalidChannel
+)
+
+// Publisher publishes logs, events and stats. It is safe for concurrent use.
+type Publisher struct {
+	t      transport.Transport
+	cfg    config
+	err    error // set when New was given bad input; returned by every call
+	logs   string
+	events string
+	stats  string
+
+	closed    atomic.Bool
+	closeOnce sync.Once
+	closeErr  error
+
+	q *queue // nil unless async
+
+	accepted  atomic.Uint64
+	published atomic.Uint64
+	dropped   atomic.Uint64
+	failed    atomic.Uint64
+}
+
+// New returns a Publisher that sends through t and owns it: Close closes t.
+// It never fails because the broker is down. Bad input (a nil transport, an
+// invalid option) does not panic: every publish then returns an error that
+// names it.
+func New(t transport.Transport, opts ...Option) *Publisher {
+	p := &Publisher{t: t, cfg: defaultConfig()}
+	for _, o := range opts {
+		if o != nil {
+			o(&p.cfg)
+		}
+	}
+	switch {
+	case t == nil:
+		p.err = errors.New("eventpub: New was given a nil transport")
+	default:
+		p.err = p.cfg.validate()
+	}
+	prefix := ""
+	if p.cfg.namespace != "" {
+		prefix = p.cfg.namespace + ":"
+	}
+	p.logs, p.events, p.stats = prefix+"logs", prefix+"events", prefix+"stats"
+	if p.err == nil && p.cfg.async {
+		p.q = newQueue(p)
+	}
+	return p
+}
+
+// Open returns a Publisher on the transport that rawURL names. The driver
+// for the URL's scheme must be imported. Errors never contain the URL's
+// password.
+func Open(ctx context.Context, rawURL string, opts ...Option) (*Publisher, error) {
+	t, err := transport.Open(ctx, rawURL)
+	if err != nil {
+		return nil, err
+	}
+	p := New(t, opts...)
+	if p.err != nil {
+		_ = t.Close()
+		return nil, p.err
+	}
+	return p, nil
+}
+
+// Channels returns the names of the logs, events and stats channels.
+func (p *Publisher) Channels() (logs, events, stats string) { return p.logs, p.events, p.stats }
+
+// Transport returns the transport the Publisher sends through.
+func (p *Publisher) Transport() transport.Transport { return p.t }
+
+// PublishLog publishes fields as given to the logs channel.
+func (p *Publisher) PublishLog(ctx context.Context, fields map[string]any) error {
+	b := getBuf()
+	*b = append(*b, '{')
+	*b = jsonenc.AppendFields(*b, fields, "", false)
+	*b = append(*b, '}')
+	return p.send(ctx, p.logs, b)
+}
+
+// PublishEvent publishes {"type":…,"timestamp":…,"data":…} to the events
+// channel. A nil data is written as {}.
+func (p *Publisher) PublishEvent(ctx context.Context, eventType string, data map[string]any) error {
+	b := getBuf()
+	*b = append(*b, `{"type":`...)
+	*b = jsonenc.AppendString(*b, eventType)
+	*b = append(*b, `,"timestamp":"`...)
+	*b = appendTimestamp(*b, p.cfg.clock(), p.cfg.utc)
+	*b = append(*b, `","data":{`...)
+	*b = jsonenc.AppendFields(*b, data, "", false)
+	*b = append(*b, "}}"...)
+	return p.send(ctx, p.events, b)
+}
+
+// PublishStats publishes {"timestamp":…, …stats} to the stats channel. A
+// "timestamp" key in stats replaces the publisher's but stays first.
+func (p *Publisher) PublishStats(ctx context.Context, stats map[string]any) error {
+	b := getBuf()
+	*b = append(*b, `{"timestamp":`...)
+	if ts, ok := stats["timestamp"]; ok {
+		*b = jsonenc.Append(*b, ts)
+	} else {
+		*b = append(*b, '"')
+		*b = appendTimestamp(*b, p.cfg.clock(), p.cfg.utc)
+		*b = append(*b, '"')
+	}
+	*b = jsonenc.AppendFields(*b, stats, "timestamp", true)
+	*b = append(*b, '}')
+	return p.send(ctx, p.stats, b)
+}
+
+// Publish sends payload as it is to channel. The Publisher does not keep
+// payload after Publish returns.
+func (p *Publisher) Publish(ctx context.Context, channel string, payload []byte) error {
+	if channel == "" {
+		return transport.Invalid(transport.ErrInvalidChannel, "channel name is empty")
+	}
+	b := getBuf()
+	*b = append(*b, payload...)
+	return p.send(ctx, channel, b)
+}
+
+// send hands the encoded message in b to the queue or the transport and
+// owns b from then on.
+func (p *Publisher) send(ctx context.Context, channel string, b *[]byte) error {
+	if err := p.check(ctx); err != nil {
+		putBuf(b)
+		return err
+	}
+	if p.q != nil {
+		return p.q.push(ctx, channel, b) // counts what it accepts
+	}
+	p.accepted.Add(1)
+	err := p.t.Publish(ctx, transport.Message{Channel: channel, Payload: *b})
+	putBuf(b)
+	if err != nil {
+		p.failed.Add(1)
+		return err
+	}
+	p.published.Add(1)
+	return nil
+}
+
+// check returns why a publish cannot be accepted now, or nil.
+func (p *Publisher) check(ctx context.Context) error {
+	if p.err != nil {
+		return p.err
+	}
+	if p.closed.Load() {
+		return ErrClosed
+	}
+	if ctx == nil {
+		return errors.New("eventpub: nil context")
+	}
+	return ctx.Err()
+}
+
+// Close stops accepting messages, sends what is queued until ctx ends, and
+// closes the transport. When messages remain undelivered it returns a
+// *CloseError saying how many. Close is idempotent and safe to call while
+// other goroutines publish: they get ErrClosed.
+func (p *Publisher) Close(ctx context.Context) error {
+	p.closeOnce.Do(func() {
+		p.closed.Store(true)
+		if p.err != nil && p.t == nil {
+			return
+		}
+		var lost int
+		if p.q != nil {
+			lost = p.q.close(ctx)
+		}
+		var err error
+		if p.t != nil {
+			err = p.t.Close()
+		}
+		if lost > 0 {
+			p.closeErr = &CloseError{Undelivered: lost, Err: ctx.Err()}
+			return
+		}
+		p.closeErr = err
+	})
+	return p.closeErr
+}
+
+// CloseError reports messages that Close could not deliver before its
+// context ended. They are counted as failed in Metrics.
+type CloseError struct {
+	// Undelivered counts the messages still queued when Close gave up.
+	Undelivered int
+	// Err is why Close gave up (the context's error).
+	Err error
+}
+
+func (e *CloseError) Error() string {
+	return "eventpub: close: " + itoa(e.Undelivered) + " messages not delivered: " + errString(e.Err)
+}
+
+// Unwrap returns the context's error.
+func (e *CloseError) Unwrap() error { return e.Err }
+
+func errString(err error) string {
+	if err == nil {
+		return "gave up"
+	}
+	return err.Error()
+}
+
+func itoa(n int) string { return string(appendInt(nil, n, 1)) }
+
+// Metrics counts messages. The counters always add up:
+// Accepted = Published + Dropped + Failed + Queued.
+type Metrics struct {
+	// Accepted counts messages a publish call took: valid, encoded, and
+	// handed to the transport or the queue.
+	Accepted uint64
+	// Published counts messages the transport took.
+	Published uint64
+	// Dropped counts messages the async overflow policy discarded.
+	Dropped uint64
+	// Failed counts messages the transport refused for good, and those
+	// Close could not deliver.
+	Failed uint64
+	// Queued counts messages accepted but not settled yet: waiting in the
+	// async queue or being sent.
+	Queued uint64
+}
+
+// Metrics returns a snapshot of the counters.
+func (p *Publisher) Metrics() Metrics {
+	m := Metrics{Published: p.published.Load(), Dropped: p.dropped.Load(), Failed: p.failed.Load()}
+	// Accepted is read last: every message is counted there before it is
+	// counted anywhere else, so Queued never goes negative.
+	m.Accepted = p.accepted.Load()
+	m.Queued = m.Accepted - m.Published - m.Dropped - m.Failed
+	return m
+}
+
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
+
+func getBuf() *[]byte {
+	b := bufPool.Get().(*[]byte)
+	*b = (*b)[:0]
+	return b
+}
+
+// putBuf recycles b unless it grew large, so one big message does not pin
+// memory forever.
+func putBuf(b *[]byte) {
+	if cap(*b) <= 64<<10 {
+		bufPool.Put(b)
+	}
+}

@@ -1,0 +1,155 @@
+package eventpub_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/eventpub/eventpub"
+	"github.com/eventpub/eventpub/memory"
+	"github.com/eventpub/eventpub/transport"
+)
+
+var fixed = time.Date(2026, 2, 19, 13, 29, 0, 123456000, time.Local)
+
+func clock() time.Time { return fixed }
+
+// newRecorded returns a publisher on a fresh memory broker and a recorder of it.
+func newRecorded(t *testing.T, opts ...eventpub.Option) (*eventpub.Publisher, *memory.Recorder, *memory.Transport) {
+	t.Helper()
+	mem := memory.New()
+	rec := memory.NewRecorder(mem)
+	pub := eventpub.New(mem, append([]eventpub.Option{eventpub.WithClock(clock)}, opts...)...)
+	t.Cleanup(func() {
+		rec.Close()
+		_ = pub.Close(context.Background())
+	})
+	return pub, rec, mem
+}
+
+func TestNamespace(t *testing.T) {
+	ctx := context.Background()
+	pub, rec, _ := newRecorded(t, eventpub.WithNamespace("svc"))
+	if l, e, s := pub.Channels(); l != "svc:logs" || e != "svc:events" || s != "svc:stats" {
+		t.Fatalf("channels %q %q %q", l, e, s)
+	}
+	must(t, pub.PublishLog(ctx, map[string]any{"event": "x"}))
+	must(t, pub.PublishEvent(ctx, "t", nil))
+	must(t, pub.PublishStats(ctx, nil))
+	for _, ch := range []string{"svc:logs", "svc:events", "svc:stats"} {
+		if n := len(rec.Messages(ch)); n != 1 {
+			t.Errorf("%d messages on %s, want 1", n, ch)
+		}
+	}
+}
+
+func TestUTCTimestamps(t *testing.T) {
+	ctx := context.Background()
+	at := time.Date(2026, 2, 19, 14, 29, 0, 0, time.FixedZone("CET", 3600))
+	pub, rec, _ := newRecorded(t, eventpub.WithUTC(), eventpub.WithClock(func() time.Time { return at }))
+	must(t, pub.PublishEvent(ctx, "t", nil))
+	want := `{"type":"t","timestamp":"2026-02-19T13:29:00+00:00","data":{}}`
+	if got := string(rec.Messages("codeworm:events")[0].Payload); got != want {
+		t.Fatalf("got %s\nwant %s", got, want)
+	}
+}
+
+func TestStatsTimestampOfAnyType(t *testing.T) {
+	ctx := context.Background()
+	pub, rec, _ := newRecorded(t)
+	must(t, pub.PublishStats(ctx, map[string]any{"timestamp": 17, "b": 2, "a": 1}))
+	want := `{"timestamp":17,"a":1,"b":2}`
+	if got := string(rec.Messages("codeworm:stats")[0].Payload); got != want {
+		t.Fatalf("got %s\nwant %s", got, want)
+	}
+}
+
+func TestRawPublishKeepsBytesAndNotTheBuffer(t *testing.T) {
+	ctx := context.Background()
+	pub, rec, _ := newRecorded(t)
+	buf := []byte{0xff, 0x00, 'a'}
+	must(t, pub.Publish(ctx, "raw", buf))
+	buf[0] = 'X' // the caller reuses its buffer
+	if got := rec.Messages("raw")[0].Payload; string(got) != "\xff\x00a" {
+		t.Fatalf("got %q", got)
+	}
+}
+
+func TestBadInputGivesClearErrors(t *testing.T) {
+	ctx := context.Background()
+	nilPub := eventpub.New(nil)
+	err := nilPub.PublishLog(ctx, nil)
+	if err == nil || !strings.Contains(err.Error(), "nil transport") {
+		t.Fatalf("nil transport: %v", err)
+	}
+	if err := nilPub.Close(ctx); err != nil {
+		t.Fatalf("Close of a publisher without transport: %v", err)
+	}
+
+	pub, _, _ := newRecorded(t)
+	err = pub.Publish(ctx, "", []byte("x"))
+	if !errors.Is(err, eventpub.ErrInvalidChannel) || !strings.Contains(err.Error(), "empty") {
+		t.Fatalf("empty channel: %v", err)
+	}
+
+	bad := eventpub.New(memory.New(), eventpub.WithAsync(0, eventpub.DropNewest))
+	defer bad.Close(ctx)
+	if err := bad.PublishLog(ctx, nil); err == nil || !strings.Contains(err.Error(), "capacity") {
+		t.Fatalf("async capacity 0: %v", err)
+	}
+	if _, err := eventpub.Open(ctx, "memory://x", eventpub.WithClock(nil)); err == nil || !strings.Contains(err.Error(), "WithClock") {
+		t.Fatalf("Open with a nil clock: %v", err)
+	}
+	_, err = eventpub.Open(ctx, "nosuch://user:hunter2@host")
+	if err == nil || !strings.Contains(err.Error(), "memory") || strings.Contains(err.Error(), "hunter2") {
+		t.Fatalf("unknown scheme: %v", err)
+	}
+
+	small := eventpub.New(memory.New(memory.WithMaxPayload(8)))
+	defer small.Close(ctx)
+	if err := small.Publish(ctx, "c", make([]byte, 9)); !errors.Is(err, transport.ErrPayloadTooLarge) {
+		t.Fatalf("payload over the limit: %v", err)
+	}
+	if err := small.Publish(ctx, "c", make([]byte, 8)); err != nil {
+		t.Fatalf("payload at the limit after a refusal: %v", err)
+	}
+}
+
+func TestClosedAndCancelled(t *testing.T) {
+	pub, _, _ := newRecorded(t)
+	cancelled, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := pub.PublishLog(cancelled, nil); !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled context: %v", err)
+	}
+	must(t, pub.Close(context.Background()))
+	must(t, pub.Close(context.Background()))
+	if err := pub.PublishEvent(context.Background(), "t", nil); !errors.Is(err, eventpub.ErrClosed) {
+		t.Fatalf("after Close: %v", err)
+	}
+}
+
+func TestSyncMetrics(t *testing.T) {
+	ctx := context.Background()
+	pub, _, mem := newRecorded(t)
+	for i := 0; i < 5; i++ {
+		must(t, pub.PublishLog(ctx, nil))
+	}
+	mem.Broker().SetDown(true)
+	if err := pub.PublishLog(ctx, nil); !errors.Is(err, transport.ErrUnavailable) {
+		t.Fatalf("broker down: %v", err)
+	}
+	want := eventpub.Metrics{Accepted: 6, Published: 5, Failed: 1}
+	if m := pub.Metrics(); m != want {
+		t.Fatalf("metrics %+v, want %+v", m, want)
+	}
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
