@@ -1,0 +1,101 @@
+package redis
+
+import (
+	"context"
+	"strconv"
+
+	"github.com/eventpub/eventpub/transport"
+	goredis "github.com/redis/go-redis/v9"
+)
+
+// Publish sends msg.Payload as is with PUBLISH (SPUBLISH when sharded);
+// msg.Header is ignored. Concurrent calls share pipelines. It returns once
+// Redis has answered, so the payload is not kept. While Redis is marked
+// down it returns transport.ErrUnavailable at once.
+func (t *Transport) Publish(ctx context.Context, msg transport.Message) error {
+	if err := t.check(ctx, &msg); err != nil {
+		return err
+	}
+	cmd := t.publishCmd(ctx, &msg)
+	if err := t.pipe.do(ctx, cmd); err != nil {
+		return t.mapErrOp(ctx, err, t.verb()+" "+strconv.Quote(msg.Channel))
+	}
+	return nil
+}
+
+// PublishBatch sends msgs in order in one pipeline (one round trip per
+// node). On failure it returns a *transport.BatchError whose Sent counts
+// the leading messages Redis acknowledged.
+func (t *Transport) PublishBatch(ctx context.Context, msgs []transport.Message) error {
+	if len(msgs) == 0 {
+		if t.closed.Load() {
+			return transport.ErrClosed
+		}
+		return ctx.Err()
+	}
+	for i := range msgs {
+		if err := t.check(ctx, &msgs[i]); err != nil {
+			return &transport.BatchError{Sent: 0, Err: err}
+		}
+	}
+	if len(msgs) == 1 {
+		if err := t.pipe.do(ctx, t.publishCmd(ctx, &msgs[0])); err != nil {
+			return &transport.BatchError{Sent: 0, Err: t.mapErrOp(ctx, err, t.verb()+" "+strconv.Quote(msgs[0].Channel))}
+		}
+		return nil
+	}
+	pipe := t.client.Pipeline()
+	cmds := make([]*goredis.IntCmd, len(msgs))
+	for i := range msgs {
+		cmds[i] = t.publishCmd(ctx, &msgs[i])
+		_ = pipe.Process(ctx, cmds[i])
+	}
+	_, err := pipe.Exec(ctx)
+	if err == nil {
+		return nil
+	}
+	sent := 0
+	for sent < len(cmds) && cmds[sent].Err() == nil {
+		sent++
+	}
+	op := ""
+	if sent < len(cmds) {
+		err = cmds[sent].Err()
+		op = t.verb() + " " + strconv.Quote(msgs[sent].Channel)
+	}
+	return &transport.BatchError{Sent: sent, Err: t.mapErrOp(ctx, err, op)}
+}
+
+// check validates msg and the transport state before anything is sent.
+func (t *Transport) check(ctx context.Context, msg *transport.Message) error {
+	if t.closed.Load() {
+		return transport.ErrClosed
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if msg.Channel == "" {
+		return transport.Invalid(transport.ErrInvalidChannel, "redis: channel name is empty")
+	}
+	if len(msg.Payload) > t.cfg.MaxPayload {
+		return transport.Invalid(transport.ErrPayloadTooLarge,
+			"redis: payload is %d bytes, over MaxPayload %d", len(msg.Payload), t.cfg.MaxPayload)
+	}
+	return t.downErr()
+}
+
+func (t *Transport) verb() string {
+	if t.cfg.Sharded {
+		return "SPUBLISH to"
+	}
+	return "PUBLISH to"
+}
+
+func (t *Transport) publishCmd(ctx context.Context, msg *transport.Message) *goredis.IntCmd {
+	if t.cfg.Sharded {
+		cmd := goredis.NewIntCmd(ctx, "spublish", msg.Channel, msg.Payload)
+		cmd.SetFirstKeyPos(1)
+		return cmd
+	}
+	return goredis.NewIntCmd(ctx, "publish", msg.Channel, msg.Payload)
+}

@@ -1,0 +1,236 @@
+package redis
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/eventpub/eventpub/transport"
+	goredis "github.com/redis/go-redis/v9"
+)
+
+func init() {
+	for _, scheme := range []string{"redis", "rediss", "unix"} {
+		transport.Register(scheme, func(ctx context.Context, u *url.URL) (transport.Transport, error) {
+			t, err := Open(ctx, u.String())
+			if err != nil {
+				return nil, err // not a typed nil in the interface
+			}
+			return t, nil
+		})
+	}
+}
+
+// Transport is the Redis driver. It implements transport.Transport,
+// transport.BatchPublisher and transport.PatternSubscriber, and is safe
+// for concurrent use.
+type Transport struct {
+	client  goredis.UniversalClient
+	owned   bool
+	cluster bool
+	cfg     Config
+	addr    string // redacted, for errors and String
+	secret  string // the password, to scrub from error texts
+	pipe    pipeliner
+
+	closed atomic.Bool
+	done   chan struct{}
+	ctx    context.Context // ends on Close: bounds background calls
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	down    atomic.Bool
+	hmu     sync.Mutex
+	cause   error
+	probing bool
+
+	smu  sync.Mutex
+	subs map[*subscription]struct{}
+}
+
+var (
+	_ transport.Transport         = (*Transport)(nil)
+	_ transport.BatchPublisher    = (*Transport)(nil)
+	_ transport.PatternSubscriber = (*Transport)(nil)
+)
+
+// New returns a Transport on client: a *goredis.Client (standalone or
+// Sentinel failover) or a *goredis.ClusterClient. The Transport does not own
+// client: Close leaves it open. The timeout and pool options do not apply
+// (the client keeps its own); the others do. New never contacts Redis.
+func New(client goredis.UniversalClient, opts ...Option) (*Transport, error) {
+	if client == nil {
+		return nil, errors.New("redis: New needs a client, got nil")
+	}
+	var cfg Config
+	for _, o := range opts {
+		o(&cfg)
+	}
+	t, err := newTransport(client, cfg)
+	if err != nil {
+		return nil, err
+	}
+	t.addr, t.secret = describe(client)
+	return t, nil
+}
+
+// Open returns a Transport on a client it builds from rawURL and owns:
+//
+//	redis://[user:password@]host[:port][/db][?options]
+//	rediss://…   the same over TLS (the system roots verify the server)
+//	unix://[user:password@]/path/redis.sock[?db=N]
+//
+// Query options are go-redis's (dial_timeout, read_timeout, pool_size, …)
+// plus sharded=true for [WithSharded]. Options passed in code win over the
+// URL. Open never contacts Redis, so it succeeds while Redis is down; no
+// error it returns contains the password.
+func Open(ctx context.Context, rawURL string, opts ...Option) (*Transport, error) {
+	var cfg Config
+	for _, o := range opts {
+		o(&cfg)
+	}
+	gopts, sharded, err := parseURL(rawURL)
+	if err != nil {
+		return nil, err
+	}
+	if sharded {
+		cfg.Sharded = true
+		for _, o := range opts { // an explicit WithSharded(false) wins
+			o(&cfg)
+		}
+	}
+	if cfg.DialTimeout == 0 && gopts.DialTimeout != 0 {
+		cfg.DialTimeout = gopts.DialTimeout
+	}
+	if cfg.ReadTimeout == 0 && gopts.ReadTimeout != 0 {
+		cfg.ReadTimeout = gopts.ReadTimeout
+	}
+	if cfg.WriteTimeout == 0 && gopts.WriteTimeout != 0 {
+		cfg.WriteTimeout = gopts.WriteTimeout
+	}
+	if cfg.PoolSize == 0 {
+		cfg.PoolSize = gopts.PoolSize
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	full := cfg.withDefaults()
+	gopts.DialTimeout = full.DialTimeout
+	gopts.ReadTimeout = full.ReadTimeout
+	gopts.WriteTimeout = full.WriteTimeout
+	gopts.PoolSize = full.PoolSize
+	if cfg.TLS != nil {
+		tc := cfg.TLS.Clone()
+		if tc.ServerName == "" && gopts.TLSConfig != nil {
+			tc.ServerName = gopts.TLSConfig.ServerName
+		}
+		if tc.ServerName == "" && gopts.Network == "tcp" {
+			tc.ServerName, _, _ = net.SplitHostPort(gopts.Addr)
+		}
+		gopts.TLSConfig = tc
+	}
+	// One dial attempt and no command retries: the first failure surfaces
+	// within the dial timeout and the health check takes over; a retried
+	// PUBLISH could also be delivered twice.
+	gopts.DialerRetries = 1
+	if gopts.MaxRetries == 0 {
+		gopts.MaxRetries = -1
+	}
+	client := goredis.NewClient(gopts)
+	t, err := newTransport(client, cfg)
+	if err != nil {
+		_ = client.Close()
+		return nil, err
+	}
+	t.owned = true
+	t.addr = transport.Redact(rawURL)
+	t.secret = gopts.Password
+	return t, nil
+}
+
+func newTransport(client goredis.UniversalClient, cfg Config) (*Transport, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	t := &Transport{
+		client: client,
+		cfg:    cfg.withDefaults(),
+		done:   make(chan struct{}),
+		subs:   map[*subscription]struct{}{},
+	}
+	t.ctx, t.cancel = context.WithCancel(context.Background())
+	_, t.cluster = client.(*goredis.ClusterClient)
+	t.pipe.init(t)
+	return t, nil
+}
+
+// describe returns a printable address for client and its password.
+func describe(client goredis.UniversalClient) (addr, secret string) {
+	switch c := client.(type) {
+	case *goredis.Client:
+		o := c.Options()
+		return "redis://" + o.Addr, o.Password
+	case *goredis.ClusterClient:
+		o := c.Options()
+		return "redis-cluster://" + strings.Join(o.Addrs, ","), o.Password
+	}
+	return fmt.Sprintf("redis(%T)", client), ""
+}
+
+// String returns the Redis address with any password hidden.
+func (t *Transport) String() string { return t.addr }
+
+// Client returns the go-redis client the Transport uses.
+func (t *Transport) Client() goredis.UniversalClient { return t.client }
+
+// Capabilities reports: not persistent, no headers (the payload goes on the
+// wire as is), ordered, and the configured MaxPayload.
+func (t *Transport) Capabilities() transport.Capabilities {
+	return transport.Capabilities{Persistent: false, Headers: false, Ordered: true, MaxPayload: t.cfg.MaxPayload}
+}
+
+// Ping checks that Redis answers. A success ends a fail-fast period early.
+func (t *Transport) Ping(ctx context.Context) error {
+	if t.closed.Load() {
+		return transport.ErrClosed
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := t.client.Ping(ctx).Err(); err != nil {
+		return t.mapErr(ctx, err)
+	}
+	t.markUp()
+	return nil
+}
+
+// Close ends every subscription, stops the health check and, when Open
+// built the client, closes it. It is idempotent.
+func (t *Transport) Close() error {
+	if t.closed.Swap(true) {
+		return nil
+	}
+	close(t.done)
+	t.cancel()
+	t.smu.Lock()
+	subs := make([]*subscription, 0, len(t.subs))
+	for s := range t.subs {
+		subs = append(subs, s)
+	}
+	t.smu.Unlock()
+	for _, s := range subs {
+		_ = s.Close()
+	}
+	t.wg.Wait()
+	if t.owned {
+		if err := t.client.Close(); err != nil && !errors.Is(err, goredis.ErrClosed) {
+			return fmt.Errorf("%s: close: %w", t.addr, t.scrub(err))
+		}
+	}
+	return nil
+}

@@ -1,0 +1,59 @@
+package redis
+
+import (
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/eventpub/eventpub/transport"
+	goredis "github.com/redis/go-redis/v9"
+)
+
+// parseURL turns a redis://, rediss:// or unix:// URL into go-redis
+// options, and reports the driver's own sharded=… query value. Its errors
+// never contain the password.
+func parseURL(rawURL string) (*goredis.Options, bool, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return nil, false, fmt.Errorf("redis: cannot parse URL %q", transport.Redact(rawURL))
+	}
+	red := transport.RedactURL(u)
+	switch strings.ToLower(u.Scheme) {
+	case "redis", "rediss", "unix":
+	case "":
+		return nil, false, fmt.Errorf("redis: URL has no scheme; want redis://, rediss:// or unix://")
+	default:
+		// Not echoed: an odd URL may hide its password where Redact misses it.
+		return nil, false, fmt.Errorf("redis: URL has scheme %q; want redis, rediss or unix", u.Scheme)
+	}
+	u.Scheme = strings.ToLower(u.Scheme)
+	if u.Scheme == "unix" && u.Path == "" {
+		return nil, false, fmt.Errorf("redis: URL %q names no socket path; want unix:///path/redis.sock", red)
+	}
+	if u.Scheme != "unix" && u.Port() != "" {
+		if p, err := strconv.Atoi(u.Port()); err != nil || p < 1 || p > 65535 {
+			return nil, false, fmt.Errorf("redis: URL %q has a bad port %q", red, u.Port())
+		}
+	}
+	sharded := false
+	q := u.Query()
+	if v, ok := q["sharded"]; ok {
+		b, err := strconv.ParseBool(v[len(v)-1])
+		if err != nil {
+			return nil, false, fmt.Errorf("redis: URL %q: sharded=%q is not true or false", red, v[len(v)-1])
+		}
+		sharded = b
+		q.Del("sharded")
+		u.RawQuery = q.Encode()
+	}
+	opts, err := goredis.ParseURL(u.String())
+	if err != nil {
+		msg := err.Error()
+		if pw, ok := u.User.Password(); ok && pw != "" {
+			msg = strings.ReplaceAll(msg, pw, "xxxxx")
+		}
+		return nil, false, fmt.Errorf("redis: URL %q: %s", red, msg)
+	}
+	return opts, sharded, nil
+}
