@@ -1,0 +1,131 @@
+package deliverytest
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/eventpub/eventpub"
+	"github.com/eventpub/eventpub/transport"
+)
+
+// collector reads event sequence numbers from a subscription until stopped.
+type collector struct {
+	mu   sync.Mutex
+	seqs []int
+	done chan struct{}
+	stop context.CancelFunc
+}
+
+func collect(t *testing.T, sub transport.Subscription) *collector {
+	ctx, cancel := context.WithCancel(context.Background())
+	c := &collector{done: make(chan struct{}), stop: cancel}
+	go func() {
+		defer close(c.done)
+		for {
+			m, err := sub.Next(ctx)
+			if err != nil {
+				return
+			}
+			n, ok := seqOf(m.Payload)
+			if !ok {
+				t.Errorf("payload without seq: %s", m.Payload)
+				continue
+			}
+			c.mu.Lock()
+			c.seqs = append(c.seqs, n)
+			c.mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() { cancel(); <-c.done })
+	return c
+}
+
+// waitFor waits until n sequence numbers arrived or timeout passed, then
+// stops and returns what arrived.
+func (c *collector) waitFor(n int, timeout time.Duration) []int {
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		c.mu.Lock()
+		got := len(c.seqs)
+		c.mu.Unlock()
+		if got >= n {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	time.Sleep(100 * time.Millisecond) // let duplicates, if any, show up
+	c.stop()
+	<-c.done
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]int(nil), c.seqs...)
+}
+
+// seqOf finds "seq":N in an event payload.
+func seqOf(p []byte) (int, bool) {
+	i := bytes.Index(p, []byte(`"seq":`))
+	if i < 0 {
+		return 0, false
+	}
+	p = p[i+6:]
+	j := 0
+	for j < len(p) && p[j] >= '0' && p[j] <= '9' {
+		j++
+	}
+	n, err := strconv.Atoi(string(p[:j]))
+	return n, err == nil
+}
+
+// paced publishes events seq 0..n-1 at a steady rate (burst every tick)
+// and calls at(seq) before publishing seq, so a test can cut the link at a
+// given point. It returns the slowest call and the seqs whose call failed.
+func paced(t *testing.T, pub *eventpub.Publisher, n, burst int, tick time.Duration, at func(seq int)) (slowest time.Duration, failed map[int]error) {
+	failed = map[int]error{}
+	ctx := context.Background()
+	next := time.Now()
+	for seq := 0; seq < n; seq++ {
+		if seq%burst == 0 {
+			next = next.Add(tick)
+			if d := time.Until(next); d > 0 {
+				time.Sleep(d)
+			}
+		}
+		if at != nil {
+			at(seq)
+		}
+		start := time.Now()
+		err := pub.PublishEvent(ctx, "tick", map[string]any{"seq": seq})
+		if d := time.Since(start); d > slowest {
+			slowest = d
+		}
+		if err != nil {
+			failed[seq] = err
+		}
+	}
+	return slowest, failed
+}
+
+// checkInOrderOnce fails unless seqs is strictly increasing.
+func checkInOrderOnce(t *testing.T, seqs []int) {
+	t.Helper()
+	for i := 1; i < len(seqs); i++ {
+		if seqs[i] <= seqs[i-1] {
+			t.Fatalf("message %d has seq %d after %d: duplicated or out of order", i, seqs[i], seqs[i-1])
+		}
+	}
+}
+
+// checkMetricsAddUp fails unless the counters add up with nothing queued.
+func checkMetricsAddUp(t *testing.T, m eventpub.Metrics) {
+	t.Helper()
+	if m.Queued != 0 || m.Accepted != m.Published+m.Dropped+m.Failed {
+		t.Fatalf("counters do not add up: %+v", m)
+	}
+}
+
+func isQueueFull(err error) bool { return errors.Is(err, eventpub.ErrQueueFull) }

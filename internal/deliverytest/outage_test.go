@@ -1,0 +1,176 @@
+package deliverytest
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/eventpub/eventpub"
+	"github.com/eventpub/eventpub/internal/faultproxy"
+)
+
+const (
+	outageN     = 20000
+	outageBurst = 5
+	outageTick  = 2 * time.Millisecond // 2500 messages a second, 8 s in all
+	cutAt       = 6000
+	cutFor      = 3 * time.Second
+	// maxCall bounds any one async publish call: a hard guarantee, so the
+	// bound is generous for a loaded machine under -race.
+	maxCall = 50 * time.Millisecond
+)
+
+// outageRun publishes outageN events through a proxy that is cut for
+// cutFor at seq cutAt, and returns what the subscriber received, the
+// calls that failed, the seq published when the link came back, and the
+// publisher's metrics after Close.
+func outageRun(t *testing.T, b backend, capacity int, policy eventpub.OverflowPolicy) (got []int, failed map[int]error, restoredAt int, m eventpub.Metrics) {
+	ns := unique("outage")
+	sub, err := b.dial(t, b.addr).Subscribe(context.Background(), ns+":events")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sub.Close() })
+	c := collect(t, sub)
+
+	proxy := faultproxy.Start(t, b.addr)
+	pub := eventpub.New(b.dial(t, proxy.Addr()), eventpub.WithNamespace(ns), eventpub.WithAsync(capacity, policy))
+	defer pub.Close(context.Background())
+
+	restored := make(chan struct{})
+	current := 0
+	restoredAt = -1
+	slowest, failed := paced(t, pub, outageN, outageBurst, outageTick, func(seq int) {
+		current = seq
+		if seq == cutAt {
+			go func() {
+				proxy.Cut()
+				time.Sleep(cutFor)
+				proxy.Pass()
+				close(restored)
+			}()
+		}
+		if restoredAt < 0 && seq > cutAt {
+			select {
+			case <-restored:
+				restoredAt = seq
+			default:
+			}
+		}
+	})
+	if restoredAt < 0 {
+		t.Fatalf("the link was not restored before the last publish (seq %d)", current)
+	}
+	if slowest > maxCall {
+		t.Errorf("the slowest async publish took %v, want under %v", slowest, maxCall)
+	}
+	t.Logf("slowest publish call %v; link restored at seq %d", slowest, restoredAt)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := pub.Close(ctx); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	m = pub.Metrics()
+	checkMetricsAddUp(t, m)
+	got = c.waitFor(int(m.Published), 30*time.Second)
+	checkInOrderOnce(t, got)
+	return got, failed, restoredAt, m
+}
+
+// TestOutageLosesNothing: a queue with room for the whole outage delivers
+// every message once, in order, and no publish call waits.
+func TestOutageLosesNothing(t *testing.T) {
+	if testing.Short() {
+		t.Skip("8 s of paced publishing per broker; skipped with -short")
+	}
+	for _, b := range backends(t) {
+		t.Run(b.name, func(t *testing.T) {
+			got, failed, _, m := outageRun(t, b, 2*outageN, eventpub.DropNewest)
+			if len(failed) != 0 {
+				t.Fatalf("%d publish calls failed, e.g. %v", len(failed), anyErr(failed))
+			}
+			if len(got) != outageN || m.Published != outageN || m.Dropped != 0 {
+				t.Fatalf("received %d of %d; metrics %+v", len(got), outageN, m)
+			}
+		})
+	}
+}
+
+// TestOutageOverflow: a queue too small for the outage drops by its policy,
+// and received + dropped = published exactly.
+func TestOutageOverflow(t *testing.T) {
+	if testing.Short() {
+		t.Skip("8 s of paced publishing per broker and policy; skipped with -short")
+	}
+	const capacity = 2000 // the outage lasts about 7500 messages
+	for _, b := range backends(t) {
+		t.Run(b.name+"/DropNewest", func(t *testing.T) {
+			got, failed, _, m := outageRun(t, b, capacity, eventpub.DropNewest)
+			if uint64(len(got))+m.Dropped != outageN || m.Dropped == 0 || m.Failed != 0 {
+				t.Fatalf("received %d + dropped %d != %d published (metrics %+v)", len(got), m.Dropped, outageN, m)
+			}
+			// The dropped messages are exactly the calls that saw ErrQueueFull.
+			received := make(map[int]bool, len(got))
+			for _, s := range got {
+				received[s] = true
+			}
+			for seq := 0; seq < outageN; seq++ {
+				err, refused := failed[seq]
+				if refused && !isQueueFull(err) {
+					t.Fatalf("seq %d failed with %v", seq, err)
+				}
+				if refused == received[seq] {
+					t.Fatalf("seq %d: refused=%v but received=%v", seq, refused, received[seq])
+				}
+			}
+		})
+		t.Run(b.name+"/DropOldest", func(t *testing.T) {
+			got, failed, restoredAt, m := outageRun(t, b, capacity, eventpub.DropOldest)
+			if len(failed) != 0 {
+				t.Fatalf("%d DropOldest calls failed, e.g. %v", len(failed), anyErr(failed))
+			}
+			if uint64(len(got))+m.Dropped != outageN || m.Dropped == 0 {
+				t.Fatalf("received %d + dropped %d != %d published (metrics %+v)", len(got), m.Dropped, outageN, m)
+			}
+			// Drops take the oldest waiting message, never one being sent:
+			// the dropped ones form one run broken only by batches that were
+			// in flight (at most 256 messages each), the run starts soon after
+			// the cut (before the queue had taken capacity messages), and the
+			// newest message published before the link came back survived.
+			missing := missingSeqs(got)
+			for i := 1; i < len(missing); i++ {
+				if gap := missing[i] - missing[i-1] - 1; gap > 256 {
+					t.Fatalf("%d messages survived between dropped seqs %d and %d: not the oldest dropped", gap, missing[i-1], missing[i])
+				}
+			}
+			if missing[0] >= cutAt+capacity {
+				t.Fatalf("first dropped seq %d: newer messages were dropped (cut at %d)", missing[0], cutAt)
+			}
+			if last := missing[len(missing)-1]; last >= restoredAt-1 {
+				t.Fatalf("seq %d, the newest before the link came back at %d, was dropped", last, restoredAt)
+			}
+		})
+	}
+}
+
+// missingSeqs returns the seqs below outageN that are not in got.
+func missingSeqs(got []int) []int {
+	seen := make([]bool, outageN)
+	for _, s := range got {
+		seen[s] = true
+	}
+	var out []int
+	for s, ok := range seen {
+		if !ok {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func anyErr(m map[int]error) error {
+	for _, err := range m {
+		return err
+	}
+	return nil
+}
