@@ -21,11 +21,14 @@ const (
 type entry struct {
 	channel string
 	buf     *[]byte
+	header  map[string]string
 }
 
 // queue is the async delivery path: a bounded FIFO drained by one sender
-// goroutine. Messages leave the FIFO into the sender's batch and are settled
-// (published, failed) from there; the capacity counts both.
+// goroutine. The sender takes a batch from the front and settles it
+// (published, failed); the capacity counts the FIFO and the batch. While the
+// sender backs off after a failure it puts the batch back at the front, so
+// DropOldest drops the oldest message, not a newer one behind the batch.
 type queue struct {
 	p   *Publisher
 	rep reporter
@@ -59,12 +62,12 @@ func newQueue(p *Publisher) *queue {
 }
 
 // push accepts b for channel, applying the overflow policy when full.
-func (q *queue) push(ctx context.Context, channel string, b *[]byte) error {
+func (q *queue) push(ctx context.Context, e entry) error {
 	p := q.p
 	q.mu.Lock()
 	if q.closing {
 		q.mu.Unlock()
-		putBuf(b)
+		putBuf(e.buf)
 		return ErrClosed
 	}
 	p.accepted.Add(1)
@@ -86,26 +89,26 @@ func (q *queue) push(ctx context.Context, channel string, b *[]byte) error {
 				if q.closing {
 					q.mu.Unlock()
 					p.dropped.Add(1)
-					putBuf(b)
+					putBuf(e.buf)
 					return ErrClosed
 				}
 				continue
 			case <-ctx.Done():
 				p.dropped.Add(1)
-				putBuf(b)
+				putBuf(e.buf)
 				return ctx.Err()
 			}
 		default: // DropNewest, or DropOldest with every queued message being sent
 			q.mu.Unlock()
 			p.dropped.Add(1)
-			putBuf(b)
+			putBuf(e.buf)
 			q.rep.report(func() error {
-				return fmt.Errorf("eventpub: queue full (capacity %d): dropped a new message on %q", p.cfg.capacity, channel)
+				return fmt.Errorf("eventpub: queue full (capacity %d): dropped a new message on %q", p.cfg.capacity, e.channel)
 			})
 			return ErrQueueFull
 		}
 	}
-	q.pushBack(entry{channel: channel, buf: b})
+	q.pushBack(e)
 	q.mu.Unlock()
 	select {
 	case q.wake <- struct{}{}:
@@ -115,15 +118,34 @@ func (q *queue) push(ctx context.Context, channel string, b *[]byte) error {
 }
 
 func (q *queue) pushBack(e entry) {
-	if q.n == len(q.ring) {
-		grown := make([]entry, max(16, min(2*len(q.ring), q.p.cfg.capacity)))
-		for i := 0; i < q.n; i++ {
-			grown[i] = q.ring[(q.head+i)%len(q.ring)]
-		}
-		q.ring, q.head = grown, 0
-	}
+	q.reserve(1)
 	q.ring[(q.head+q.n)%len(q.ring)] = e
 	q.n++
+}
+
+// putBackBatch returns the unsettled batch to the front of the FIFO, in
+// order. The capacity counted it already, so it always fits.
+func (q *queue) putBackBatch() {
+	q.reserve(len(q.batch))
+	for i := len(q.batch) - 1; i >= 0; i-- {
+		q.head = (q.head - 1 + len(q.ring)) % len(q.ring)
+		q.ring[q.head] = q.batch[i]
+		q.n++
+	}
+	clear(q.batch)
+	q.batch = q.batch[:0]
+}
+
+// reserve grows the ring, up to the capacity, to hold k more entries.
+func (q *queue) reserve(k int) {
+	if q.n+k <= len(q.ring) {
+		return
+	}
+	grown := make([]entry, max(16, q.n+k, min(2*len(q.ring), q.p.cfg.capacity)))
+	for i := 0; i < q.n; i++ {
+		grown[i] = q.ring[(q.head+i)%len(q.ring)]
+	}
+	q.ring, q.head = grown, 0
 }
 
 func (q *queue) popFront() entry {
@@ -140,8 +162,8 @@ func (q *queue) signalRoom() {
 	q.room = make(chan struct{})
 }
 
-// maxBatch bounds a batch so that DropOldest always finds a waiting message
-// to drop while a batch is being sent.
+// maxBatch bounds a batch so that DropOldest finds a waiting message to
+// drop while a batch is being sent.
 func (q *queue) maxBatch() int {
 	return max(1, min(q.p.cfg.maxBatch, q.p.cfg.capacity/2))
 }
@@ -180,7 +202,7 @@ func (q *queue) run() {
 		}
 		msgs = msgs[:0]
 		for _, e := range batch {
-			msgs = append(msgs, transport.Message{Channel: e.channel, Payload: *e.buf})
+			msgs = append(msgs, transport.Message{Channel: e.channel, Payload: *e.buf, Header: e.header})
 		}
 		sent, err := q.send(msgs)
 		clear(msgs)
@@ -199,6 +221,9 @@ func (q *queue) run() {
 		if retryable(err) {
 			backoff = min(max(2*backoff, backoffMin), backoffMax)
 			q.rep.report(func() error { return fmt.Errorf("eventpub: send failed, retrying in %v: %w", backoff, err) })
+			q.mu.Lock()
+			q.putBackBatch()
+			q.mu.Unlock()
 			select {
 			case <-time.After(backoff):
 			case <-q.ctx.Done():

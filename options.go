@@ -47,6 +47,7 @@ type config struct {
 	maxBatch     int
 	errorHandler func(error)
 	errorEvery   time.Duration
+	keepOpen     bool
 }
 
 func defaultConfig() config {
@@ -100,3 +101,8 @@ func WithAsync(capacity int, policy OverflowPolicy) Option {
 // It is called from the sending goroutine at most once per second; failures
 // in between are summed into the next report. It must not block for long.
 func WithErrorHandler(h func(error)) Option { return func(c *config) { c.errorHandler = h } }
+
+// WithKeepOpen makes Close leave the transport open, for a transport the
+// caller goes on using or closes itself. By default the Publisher owns its
+// transport and Close closes it.
+func WithKeepOpen() Option { return func(c *config) { c.keepOpen = true } }

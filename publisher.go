@@ -35,6 +35,7 @@ package eventpub
 import (
 	"context"
 	"errors"
+	"maps"
 	"sync"
 	"sync/atomic"
 
@@ -74,7 +75,8 @@ type Publisher struct {
 	failed    atomic.Uint64
 }
 
-// New returns a Publisher that sends through t and owns it: Close closes t.
+// New returns a Publisher that sends through t and owns it: Close closes t
+// (unless WithKeepOpen).
 // It never fails because the broker is down. Bad input (a nil transport, an
 // invalid option) does not panic: every publish then returns an error that
 // names it.
@@ -130,7 +132,7 @@ func (p *Publisher) PublishLog(ctx context.Context, fields map[string]any) error
 	*b = append(*b, '{')
 	*b = jsonenc.AppendFields(*b, fields, "", false)
 	*b = append(*b, '}')
-	return p.send(ctx, p.logs, b)
+	return p.send(ctx, p.logs, b, nil)
 }
 
 // PublishEvent publishes {"type":…,"timestamp":…,"data":…} to the events
@@ -144,7 +146,7 @@ func (p *Publisher) PublishEvent(ctx context.Context, eventType string, data map
 	*b = append(*b, `","data":{`...)
 	*b = jsonenc.AppendFields(*b, data, "", false)
 	*b = append(*b, "}}"...)
-	return p.send(ctx, p.events, b)
+	return p.send(ctx, p.events, b, nil)
 }
 
 // PublishStats publishes {"timestamp":…, …stats} to the stats channel. A
@@ -161,7 +163,7 @@ func (p *Publisher) PublishStats(ctx context.Context, stats map[string]any) erro
 	}
 	*b = jsonenc.AppendFields(*b, stats, "timestamp", true)
 	*b = append(*b, '}')
-	return p.send(ctx, p.stats, b)
+	return p.send(ctx, p.stats, b, nil)
 }
 
 // Publish sends payload as it is to channel. The Publisher does not keep
@@ -172,21 +174,39 @@ func (p *Publisher) Publish(ctx context.Context, channel string, payload []byte)
 	}
 	b := getBuf()
 	*b = append(*b, payload...)
-	return p.send(ctx, channel, b)
+	return p.send(ctx, channel, b, nil)
+}
+
+// PublishMessage sends msg as it is: channel, payload and header (the
+// header reaches subscribers only when the transport's Capabilities say
+// Headers). The Publisher keeps neither the payload nor the header map
+// after PublishMessage returns. It is how a relay republishes what it
+// received.
+func (p *Publisher) PublishMessage(ctx context.Context, msg transport.Message) error {
+	if msg.Channel == "" {
+		return transport.Invalid(transport.ErrInvalidChannel, "channel name is empty")
+	}
+	b := getBuf()
+	*b = append(*b, msg.Payload...)
+	header := msg.Header
+	if p.q != nil && len(header) > 0 {
+		header = maps.Clone(header)
+	}
+	return p.send(ctx, msg.Channel, b, header)
 }
 
 // send hands the encoded message in b to the queue or the transport and
 // owns b from then on.
-func (p *Publisher) send(ctx context.Context, channel string, b *[]byte) error {
+func (p *Publisher) send(ctx context.Context, channel string, b *[]byte, header map[string]string) error {
 	if err := p.check(ctx); err != nil {
 		putBuf(b)
 		return err
 	}
 	if p.q != nil {
-		return p.q.push(ctx, channel, b) // counts what it accepts
+		return p.q.push(ctx, entry{channel: channel, buf: b, header: header}) // counts what it accepts
 	}
 	p.accepted.Add(1)
-	err := p.t.Publish(ctx, transport.Message{Channel: channel, Payload: *b})
+	err := p.t.Publish(ctx, transport.Message{Channel: channel, Payload: *b, Header: header})
 	putBuf(b)
 	if err != nil {
 		p.failed.Add(1)
@@ -225,7 +245,7 @@ func (p *Publisher) Close(ctx context.Context) error {
 			lost = p.q.close(ctx)
 		}
 		var err error
-		if p.t != nil {
+		if p.t != nil && !p.cfg.keepOpen {
 			err = p.t.Close()
 		}
 		if lost > 0 {

@@ -153,3 +153,33 @@ func must(t *testing.T, err error) {
 		t.Fatal(err)
 	}
 }
+
+func TestPublishMessageCarriesHeaderAndKeepOpen(t *testing.T) {
+	ctx := context.Background()
+	for _, async := range []bool{false, true} {
+		mem := memory.New()
+		rec := memory.NewRecorder(mem)
+		opts := []eventpub.Option{eventpub.WithKeepOpen()}
+		if async {
+			opts = append(opts, eventpub.WithAsync(10, eventpub.Block))
+		}
+		pub := eventpub.New(mem, opts...)
+		h := map[string]string{"k": "v"}
+		p := []byte("payload")
+		must(t, pub.PublishMessage(ctx, transport.Message{Channel: "c", Payload: p, Header: h}))
+		h["k"], p[0] = "changed", 'X' // the caller reuses both
+		must(t, pub.Close(ctx))
+		got := rec.Messages("c")
+		if len(got) != 1 || string(got[0].Payload) != "payload" || got[0].Header["k"] != "v" {
+			t.Fatalf("async=%v: recorded %+v", async, got)
+		}
+		if err := mem.Ping(ctx); err != nil {
+			t.Fatalf("async=%v: WithKeepOpen closed the transport: %v", async, err)
+		}
+		if err := pub.PublishMessage(ctx, transport.Message{Channel: "c"}); !errors.Is(err, eventpub.ErrClosed) {
+			t.Fatalf("after Close: %v", err)
+		}
+		rec.Close()
+		_ = mem.Close()
+	}
+}
