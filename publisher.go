@@ -235,6 +235,9 @@ func (p *Publisher) check(ctx context.Context) error {
 // *CloseError saying how many. Close is idempotent and safe to call while
 // other goroutines publish: they get ErrClosed.
 func (p *Publisher) Close(ctx context.Context) error {
+	if ctx == nil {
+		ctx = context.Background()
+	}
 	p.closeOnce.Do(func() {
 		p.closed.Store(true)
 		if p.err != nil && p.t == nil {
