@@ -1,0 +1,180 @@
+package nats_test
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"errors"
+	"math/big"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/eventpub/eventpub/internal/brokertest"
+	"github.com/eventpub/eventpub/nats"
+	"github.com/eventpub/eventpub/transport"
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nkeys"
+)
+
+// roundTrip checks tr can publish and receive one message.
+func roundTrip(t *testing.T, tr *nats.Transport) {
+	t.Helper()
+	ch := "auth-" + unique()
+	sub, err := tr.Subscribe(ctxT(t), ch)
+	if err != nil {
+		t.Fatalf("Subscribe: %v", err)
+	}
+	defer sub.Close()
+	if err := tr.Publish(ctxT(t), transport.Message{Channel: ch, Payload: []byte("ok")}); err != nil {
+		t.Fatalf("Publish: %v", err)
+	}
+	if m, err := sub.Next(ctxT(t)); err != nil || string(m.Payload) != "ok" {
+		t.Fatalf("Next: %q, %v", m.Payload, err)
+	}
+}
+
+// refused checks that opening fails with ErrAuth and hides secret.
+func refused(t *testing.T, secret, url string, opts ...nats.Option) {
+	t.Helper()
+	tr, err := nats.Open(ctxT(t), url, opts...)
+	if err == nil {
+		_ = tr.Close()
+		t.Fatalf("Open(%s) with wrong credentials succeeded", transport.Redact(url))
+	}
+	if !errors.Is(err, nats.ErrAuth) {
+		t.Fatalf("Open with wrong credentials: %v, want ErrAuth", err)
+	}
+	if secret != "" && strings.Contains(err.Error(), secret) {
+		t.Fatalf("error leaks the secret: %v", err)
+	}
+	t.Logf("refused as expected: %v", err)
+}
+
+func TestTokenAuth(t *testing.T) {
+	srv := brokertest.StartNATS(t, func(o *server.Options) { o.Authorization = "s3cr3t-token" })
+	host := strings.TrimPrefix(srv.URL(), "nats://")
+	roundTrip(t, open(t, "nats://s3cr3t-token@"+host))
+	roundTrip(t, open(t, srv.URL(), nats.WithToken("s3cr3t-token")))
+	refused(t, "wr0ng-token", "nats://wr0ng-token@"+host)
+	refused(t, "", srv.URL())
+}
+
+func TestUserPasswordAuth(t *testing.T) {
+	srv := brokertest.StartNATS(t, func(o *server.Options) { o.Username, o.Password = "alice", "pa55word" })
+	host := strings.TrimPrefix(srv.URL(), "nats://")
+	roundTrip(t, open(t, "nats://alice:pa55word@"+host))
+	roundTrip(t, open(t, srv.URL(), nats.WithUserPassword("alice", "pa55word")))
+	refused(t, "hunter2", "nats://alice:hunter2@"+host)
+	refused(t, "hunter2", srv.URL(), nats.WithUserPassword("alice", "hunter2"))
+}
+
+func TestNKeyAuth(t *testing.T) {
+	good, goodFile := nkeyUser(t)
+	_, badFile := nkeyUser(t)
+	srv := brokertest.StartNATS(t, func(o *server.Options) { o.Nkeys = []*server.NkeyUser{{Nkey: good}} })
+	roundTrip(t, open(t, srv.URL(), nats.WithNKeySeed(goodFile)))
+	roundTrip(t, open(t, srv.URL()+"?nkey="+goodFile))
+	seed, _ := os.ReadFile(badFile)
+	refused(t, strings.TrimSpace(string(seed)), srv.URL(), nats.WithNKeySeed(badFile))
+	if _, err := nats.Open(ctxT(t), srv.URL(), nats.WithNKeySeed(filepath.Join(t.TempDir(), "missing"))); err == nil ||
+		!strings.Contains(err.Error(), "NKey seed file") {
+		t.Fatalf("missing seed file: %v, want an error naming it", err)
+	}
+	if _, err := nats.Open(ctxT(t), srv.URL(), nats.WithCredentials(filepath.Join(t.TempDir(), "missing.creds"))); err == nil ||
+		!strings.Contains(err.Error(), "credentials file") {
+		t.Fatalf("missing credentials file: %v, want an error naming it", err)
+	}
+}
+
+// nkeyUser makes a user NKey and writes its seed to a file.
+func nkeyUser(t *testing.T) (pub, seedFile string) {
+	t.Helper()
+	kp, err := nkeys.CreateUser()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, _ = kp.PublicKey()
+	seed, _ := kp.Seed()
+	seedFile = filepath.Join(t.TempDir(), "user.nk")
+	if err := os.WriteFile(seedFile, seed, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return pub, seedFile
+}
+
+func TestTLS(t *testing.T) {
+	caPEM, serverCert := throwawayCerts(t)
+	srv := brokertest.StartNATS(t, func(o *server.Options) {
+		o.TLSConfig = &tls.Config{Certificates: []tls.Certificate{serverCert}, MinVersion: tls.VersionTLS12}
+		o.TLS = true
+		o.TLSTimeout = 2
+	})
+	if !strings.HasPrefix(srv.URL(), "tls://") {
+		t.Fatalf("URL %q is not tls://", srv.URL())
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(caPEM)
+	for _, mode := range []string{"core", "jetstream"} {
+		t.Run(mode, func(t *testing.T) {
+			opts := []nats.Option{nats.WithTLS(&tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12})}
+			if mode == "jetstream" {
+				opts = append(opts, nats.WithJetStream(nats.JetStreamConfig{}))
+			}
+			tr := open(t, srv.URL(), opts...)
+			roundTrip(t, tr)
+			if !tr.Conn().TLSRequired() {
+				t.Fatal("connection is not TLS")
+			}
+		})
+	}
+	caFile := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(caFile, caPEM, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	roundTrip(t, open(t, srv.URL()+"?tls_ca="+caFile))
+	// The system roots do not know the throwaway CA.
+	refused(t, "", srv.URL())
+}
+
+// throwawayCerts makes a CA and a server certificate for 127.0.0.1 signed by it.
+func throwawayCerts(t *testing.T) (caPEM []byte, server tls.Certificate) {
+	t.Helper()
+	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	ca := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "eventpub test CA"},
+		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(time.Hour),
+		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
+	}
+	caDER, err := x509.CreateCertificate(rand.Reader, ca, ca, &caKey.PublicKey, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srvKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf := &x509.Certificate{
+		SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "127.0.0.1"},
+		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(time.Hour),
+		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, DNSNames: []string{"localhost"},
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	leafDER, err := x509.CreateCertificate(rand.Reader, leaf, ca, &srvKey.PublicKey, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	caPEM = pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER})
+	return caPEM, tls.Certificate{Certificate: [][]byte{leafDER}, PrivateKey: srvKey}
+}

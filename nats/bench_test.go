@@ -1,0 +1,143 @@
+package nats_test
+
+import (
+	"context"
+	"crypto/rand"
+	"testing"
+
+	"github.com/eventpub/eventpub/internal/brokertest"
+	"github.com/eventpub/eventpub/nats"
+	"github.com/eventpub/eventpub/transport"
+	natsgo "github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// benchPayload is the size of a typical encoded event, as in the
+// conformance benchmarks.
+const benchPayload = 180
+
+// benchURL is the real server when EVENTPUB_NATS_URL is set, else an
+// embedded one.
+func benchURL(b *testing.B) string {
+	if u := brokertest.RealNATSURL(); u != "" {
+		return u
+	}
+	return brokertest.StartNATS(b).URL()
+}
+
+// BenchmarkCompare runs the driver and plain nats.go side by side on the
+// same server with the same 180-byte payload: core Publish, JetStream
+// publish with ack, and a JetStream batch of 64 sent async then acked.
+func BenchmarkCompare(b *testing.B) {
+	url := benchURL(b)
+	payload := make([]byte, benchPayload)
+	_, _ = rand.Read(payload)
+	ctx := context.Background()
+
+	b.Run("CorePublish/transport", func(b *testing.B) {
+		tr := openB(b, url)
+		msg := transport.Message{Channel: "bench-core-" + unique(), Payload: payload}
+		b.ReportAllocs()
+		b.SetBytes(benchPayload)
+		for b.Loop() {
+			if err := tr.Publish(ctx, msg); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("CorePublish/natsgo", func(b *testing.B) {
+		nc := connB(b, url)
+		subj := "bench-core-" + unique()
+		b.ReportAllocs()
+		b.SetBytes(benchPayload)
+		for b.Loop() {
+			if err := nc.Publish(subj, payload); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+
+	stream := streamName(b, url)
+	subj := "bench-js-" + unique()
+	jsOpt := nats.WithJetStream(nats.JetStreamConfig{Stream: stream, Subjects: []string{subj}, MaxBytes: 256 << 20})
+	b.Run("JetStreamPublish/transport", func(b *testing.B) {
+		tr := openB(b, url, jsOpt)
+		msg := transport.Message{Channel: subj, Payload: payload}
+		b.ReportAllocs()
+		b.SetBytes(benchPayload)
+		for b.Loop() {
+			if err := tr.Publish(ctx, msg); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("JetStreamPublish/jetstream", func(b *testing.B) {
+		openB(b, url, jsOpt) // makes sure the stream exists
+		js, err := jetstream.New(connB(b, url))
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.ReportAllocs()
+		b.SetBytes(benchPayload)
+		for b.Loop() {
+			if _, err := js.Publish(ctx, subj, payload); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+
+	const batch = 64
+	b.Run("JetStreamBatch64/transport", func(b *testing.B) {
+		tr := openB(b, url, jsOpt)
+		msgs := make([]transport.Message, batch)
+		for i := range msgs {
+			msgs[i] = transport.Message{Channel: subj, Payload: payload}
+		}
+		b.ReportAllocs()
+		b.SetBytes(batch * benchPayload)
+		for b.Loop() {
+			if err := tr.PublishBatch(ctx, msgs); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*batch), "ns/msg")
+	})
+	b.Run("JetStreamBatch64/jetstream-async", func(b *testing.B) {
+		openB(b, url, jsOpt)
+		js, err := jetstream.New(connB(b, url))
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.ReportAllocs()
+		b.SetBytes(batch * benchPayload)
+		for b.Loop() {
+			for range batch {
+				if _, err := js.PublishAsync(subj, payload); err != nil {
+					b.Fatal(err)
+				}
+			}
+			<-js.PublishAsyncComplete()
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*batch), "ns/msg")
+	})
+}
+
+func openB(b *testing.B, url string, opts ...nats.Option) *nats.Transport {
+	b.Helper()
+	tr, err := nats.Open(context.Background(), url, opts...)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = tr.Close() })
+	return tr
+}
+
+func connB(b *testing.B, url string) *natsgo.Conn {
+	b.Helper()
+	nc, err := natsgo.Connect(url)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(nc.Close)
+	return nc
+}

@@ -1,0 +1,353 @@
+package nats
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/eventpub/eventpub/transport"
+	natsgo "github.com/nats-io/nats.go"
+)
+
+func init() {
+	transport.Register("nats", openURL)
+	transport.Register("tls", openURL)
+}
+
+func openURL(ctx context.Context, u *url.URL) (transport.Transport, error) {
+	var cfg Config
+	if err := cfg.fromURL(u); err != nil {
+		return nil, err
+	}
+	return Connect(ctx, cfg)
+}
+
+// Open connects to the servers in rawURL and owns the connection (Close
+// closes it). The URL forms are:
+//
+//	nats://host:4222                      one server (port 4222 if left out)
+//	nats://user:pass@host:4222            user and password
+//	nats://TOKEN@host:4222                token
+//	nats://a:4222,b:4222,c:4222           several servers (also a:4222,nats://b:4222)
+//	tls://host:4222                       TLS, system roots (see tls_ca)
+//
+// Query parameters: jetstream=STREAM (or true: stream EVENTPUB), subjects=a,b
+// (stream subjects), replicas=N, max_age=24h, max_bytes=N, start=new|all,
+// mapping=keep|dots, flush=true, reconnect_buffer=BYTES, name=NAME,
+// publish_timeout=5s, creds=FILE, nkey=SEEDFILE, tls_ca=FILE, tls_cert=FILE,
+// tls_key=FILE. Options given to Open apply after the URL.
+//
+// Open does not fail because no server answers: it returns a Transport that
+// connects in the background (Publish fails with ErrUnavailable until then).
+// It fails for a bad URL or settings, and with ErrAuth when a server refuses
+// the credentials or the TLS handshake. Errors never hold a secret.
+func Open(ctx context.Context, rawURL string, opts ...Option) (*Transport, error) {
+	u, err := parseURL(rawURL)
+	if err != nil {
+		return nil, err
+	}
+	var cfg Config
+	if err := cfg.fromURL(u); err != nil {
+		return nil, err
+	}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	return Connect(ctx, cfg)
+}
+
+// parseURL accepts a comma-separated server list in which later servers may
+// repeat the scheme and any server may leave out its port.
+func parseURL(rawURL string) (*url.URL, error) {
+	s := strings.TrimSpace(rawURL)
+	for _, scheme := range []string{",nats://", ",tls://", ", nats://", ", tls://"} {
+		s = strings.ReplaceAll(s, scheme, ",")
+	}
+	bad := fmt.Errorf("eventpub/nats: cannot parse URL %q", transport.Redact(rawURL))
+	scheme, rest, ok := strings.Cut(s, "://")
+	if !ok {
+		return nil, bad
+	}
+	authority, tail := rest, ""
+	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
+		authority, tail = rest[:i], rest[i:]
+	}
+	userinfo, hosts := "", authority
+	if i := strings.LastIndexByte(authority, '@'); i >= 0 {
+		userinfo, hosts = authority[:i+1], authority[i+1:]
+	}
+	// Parse with one stand-in host; url.Parse cannot check a host list.
+	u, err := url.Parse(scheme + "://" + userinfo + "host" + tail)
+	if err != nil {
+		return nil, bad
+	}
+	u.Host = hosts
+	return u, nil
+}
+
+// fromURL fills c from a nats:// or tls:// URL.
+func (c *Config) fromURL(u *url.URL) error {
+	red := transport.RedactURL(u)
+	scheme := strings.ToLower(u.Scheme)
+	if scheme != "nats" && scheme != "tls" {
+		return fmt.Errorf("eventpub/nats: URL %q: scheme must be nats or tls", red)
+	}
+	if u.Host == "" {
+		return fmt.Errorf("eventpub/nats: URL %q names no server", red)
+	}
+	if u.Path != "" && u.Path != "/" {
+		return fmt.Errorf("eventpub/nats: URL %q: a NATS URL has no path", red)
+	}
+	c.Servers = c.Servers[:0]
+	for _, h := range strings.Split(u.Host, ",") {
+		h = strings.TrimSpace(h)
+		if h == "" {
+			return fmt.Errorf("eventpub/nats: URL %q has an empty server in its list", red)
+		}
+		host, port, err := net.SplitHostPort(h)
+		if err != nil {
+			host, port = strings.Trim(h, "[]"), "4222"
+		}
+		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 || host == "" || strings.ContainsAny(host, "/@ ") {
+			return fmt.Errorf("eventpub/nats: URL %q: server %q is not host:port", red, transport.Redact(scheme + "://" + h)[len(scheme)+3:])
+		}
+		h = net.JoinHostPort(host, port)
+		c.Servers = append(c.Servers, scheme+"://"+h)
+	}
+	if u.User != nil {
+		if pw, ok := u.User.Password(); ok {
+			c.User, c.Password = u.User.Username(), pw
+		} else {
+			c.Token = u.User.Username()
+		}
+	}
+	if scheme == "tls" && c.TLS == nil {
+		c.TLS = &tls.Config{MinVersion: tls.VersionTLS12}
+	}
+	return c.fromQuery(u.Query(), red)
+}
+
+func (c *Config) fromQuery(q url.Values, red string) error {
+	var caFile, certFile, keyFile string
+	js := func() *JetStreamConfig {
+		if c.JetStream == nil {
+			c.JetStream = &JetStreamConfig{}
+		}
+		return c.JetStream
+	}
+	for key, vals := range q {
+		v := vals[len(vals)-1]
+		bad := func(want string) error {
+			return fmt.Errorf("eventpub/nats: URL %q: parameter %s=%q: want %s", red, key, v, want)
+		}
+		var err error
+		switch key {
+		case "jetstream":
+			if b, perr := strconv.ParseBool(v); perr == nil {
+				if b {
+					js()
+				}
+			} else {
+				js().Stream = v
+			}
+		case "subjects":
+			js().Subjects = strings.Split(v, ",")
+		case "replicas":
+			js().Replicas, err = strconv.Atoi(v)
+		case "max_age":
+			js().MaxAge, err = time.ParseDuration(v)
+		case "max_bytes":
+			js().MaxBytes, err = strconv.ParseInt(v, 10, 64)
+		case "start":
+			switch v {
+			case "new":
+				js().Start = StartNew
+			case "all":
+				js().Start = StartAll
+			default:
+				return bad("new or all")
+			}
+		case "mapping":
+			switch v {
+			case "keep":
+				c.Mapping = KeepNames
+			case "dots":
+				c.Mapping = ColonToDot
+			default:
+				return bad("keep or dots")
+			}
+		case "flush":
+			c.Flush, err = strconv.ParseBool(v)
+		case "reconnect_buffer":
+			c.ReconnectBuffer, err = strconv.Atoi(v)
+		case "publish_timeout":
+			c.PublishTimeout, err = time.ParseDuration(v)
+		case "name":
+			c.Name = v
+		case "token":
+			c.Token = v
+		case "creds":
+			c.CredentialsFile = v
+		case "nkey":
+			c.NKeySeedFile = v
+		case "tls_ca":
+			caFile = v
+		case "tls_cert":
+			certFile = v
+		case "tls_key":
+			keyFile = v
+		default:
+			return fmt.Errorf("eventpub/nats: URL %q: unknown parameter %q", red, key)
+		}
+		if err != nil {
+			return bad("a valid value")
+		}
+	}
+	if caFile != "" || certFile != "" || keyFile != "" {
+		cfg, err := tlsFromFiles(caFile, certFile, keyFile)
+		if err != nil {
+			return err
+		}
+		c.TLS = cfg
+	}
+	return nil
+}
+
+func tlsFromFiles(caFile, certFile, keyFile string) (*tls.Config, error) {
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
+	if caFile != "" {
+		pem, err := os.ReadFile(caFile)
+		if err != nil {
+			return nil, fmt.Errorf("eventpub/nats: tls_ca: %w", err)
+		}
+		cfg.RootCAs = x509.NewCertPool()
+		if !cfg.RootCAs.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("eventpub/nats: tls_ca %q holds no PEM certificate", caFile)
+		}
+	}
+	if (certFile == "") != (keyFile == "") {
+		return nil, errors.New("eventpub/nats: tls_cert and tls_key go together")
+	}
+	if certFile != "" {
+		cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+		if err != nil {
+			return nil, fmt.Errorf("eventpub/nats: tls_cert/tls_key: %w", err)
+		}
+		cfg.Certificates = []tls.Certificate{cert}
+	}
+	return cfg, nil
+}
+
+// Connect opens a Transport from a whole Config (Servers must be set), as
+// Open does from a URL.
+func Connect(ctx context.Context, cfg Config) (*Transport, error) {
+	cfg.setDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if len(cfg.Servers) == 0 {
+		return nil, errors.New("eventpub/nats: no server URL given")
+	}
+	nopts, err := cfg.natsOptions(ctx)
+	if err != nil {
+		return nil, err
+	}
+	servers := strings.Join(cfg.Servers, ",")
+	// One direct attempt tells refused credentials (a settings error) from
+	// a server that is down (connect in the background).
+	nc, err := natsgo.Connect(servers, nopts...)
+	if err != nil {
+		if isAuthErr(err) {
+			return nil, fmt.Errorf("%w on %s: %v", ErrAuth, cfg.serverList(), cfg.scrub(err))
+		}
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		nc, err = natsgo.Connect(servers, append(nopts, natsgo.RetryOnFailedConnect(true))...)
+		if err != nil {
+			return nil, fmt.Errorf("eventpub/nats: connect to %s: %w", cfg.serverList(), transport.Unavailable(cfg.scrub(err)))
+		}
+	}
+	t, err := newTransport(nc, cfg, true)
+	if err != nil {
+		nc.Close()
+		return nil, err
+	}
+	return t, nil
+}
+
+// serverList names the servers without secrets.
+func (c *Config) serverList() string {
+	out := make([]string, len(c.Servers))
+	for i, s := range c.Servers {
+		out[i] = transport.Redact(s)
+	}
+	return strings.Join(out, ",")
+}
+
+func (c *Config) natsOptions(ctx context.Context) ([]natsgo.Option, error) {
+	timeout := c.ConnectTimeout
+	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < timeout {
+		timeout = max(time.Until(dl), time.Millisecond)
+	}
+	rbuf := c.ReconnectBuffer
+	if rbuf == 0 {
+		rbuf = -1 // nats.go: keep nothing while reconnecting
+	}
+	opts := []natsgo.Option{
+		natsgo.Name(c.Name),
+		natsgo.Timeout(timeout),
+		natsgo.MaxReconnects(-1),
+		natsgo.ReconnectWait(c.ReconnectWait),
+		natsgo.ReconnectJitter(100*time.Millisecond, time.Second),
+		natsgo.ReconnectBufSize(rbuf),
+		natsgo.PingInterval(10 * time.Second),
+		// A socket write that stalls this long marks the connection stale,
+		// so a full buffer cannot hold Publish for nats.go's default minute.
+		natsgo.FlusherTimeout(c.PublishTimeout),
+		natsgo.MaxPingsOutstanding(2),
+		// Async errors (e.g. slow consumers) surface through Subscription;
+		// keep nats.go from printing them.
+		natsgo.ErrorHandler(func(*natsgo.Conn, *natsgo.Subscription, error) {}),
+	}
+	switch {
+	case c.Token != "":
+		opts = append(opts, natsgo.Token(c.Token))
+	case c.User != "":
+		opts = append(opts, natsgo.UserInfo(c.User, c.Password))
+	}
+	if c.NKeySeedFile != "" {
+		o, err := natsgo.NkeyOptionFromSeed(c.NKeySeedFile)
+		if err != nil {
+			return nil, fmt.Errorf("eventpub/nats: NKey seed file %q: %v", c.NKeySeedFile, err)
+		}
+		opts = append(opts, o)
+	}
+	if c.CredentialsFile != "" {
+		if _, err := os.Stat(c.CredentialsFile); err != nil {
+			return nil, fmt.Errorf("eventpub/nats: credentials file: %v", err)
+		}
+		opts = append(opts, natsgo.UserCredentials(c.CredentialsFile))
+	}
+	if c.TLS != nil {
+		opts = append(opts, natsgo.Secure(c.TLS))
+	}
+	return opts, nil
+}
+
+// String describes the transport without secrets.
+func (t *Transport) String() string {
+	mode := "core"
+	if t.js != nil {
+		mode = "jetstream:" + t.cfg.JetStream.Stream
+	}
+	return "nats(" + mode + ", " + transport.Redact(t.nc.ConnectedUrlRedacted()) + ")"
+}

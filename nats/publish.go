@@ -1,0 +1,130 @@
+package nats
+
+import (
+	"context"
+
+	"github.com/eventpub/eventpub/transport"
+	natsgo "github.com/nats-io/nats.go"
+)
+
+// HeaderNatsMsgID is the NATS header JetStream de-duplicates on. The driver
+// sends transport.HeaderMessageID under this name and gives it back under
+// transport.HeaderMessageID.
+const HeaderNatsMsgID = "Nats-Msg-Id"
+
+// Publish sends msg. Core mode returns once nats.go has buffered it (at most
+// once), or, with Flush, once the server has it. JetStream mode returns once
+// the stream has stored it. While the connection is down it fails at once
+// with ErrUnavailable (core mode with a ReconnectBuffer buffers instead).
+func (t *Transport) Publish(ctx context.Context, msg transport.Message) error {
+	if t.js != nil {
+		return t.publishJS(ctx, msg)
+	}
+	subj, err := t.check(ctx, msg)
+	if err != nil {
+		return err
+	}
+	if err := t.send(subj, msg); err != nil {
+		return t.classify(ctx, err)
+	}
+	if t.cfg.Flush {
+		return t.classify(ctx, t.flush(ctx))
+	}
+	return nil
+}
+
+// PublishBatch sends msgs in order. Core mode buffers them all and, with
+// Flush, waits for the server once. JetStream mode sends them all without
+// waiting, then waits for every ack. On failure the *transport.BatchError
+// counts the leading messages surely sent (acked in JetStream mode).
+func (t *Transport) PublishBatch(ctx context.Context, msgs []transport.Message) error {
+	if t.js != nil {
+		return t.publishBatchJS(ctx, msgs)
+	}
+	for i, msg := range msgs {
+		subj, err := t.check(ctx, msg)
+		if err == nil {
+			err = t.classify(ctx, t.send(subj, msg))
+		}
+		if err != nil {
+			return &transport.BatchError{Sent: i, Err: err}
+		}
+	}
+	if t.cfg.Flush && len(msgs) > 0 {
+		if err := t.classify(ctx, t.flush(ctx)); err != nil {
+			// Nothing is sure once the round trip failed.
+			return &transport.BatchError{Sent: 0, Err: err}
+		}
+	}
+	return nil
+}
+
+// check runs the tests every publish needs before anything is sent and
+// returns the subject.
+func (t *Transport) check(ctx context.Context, msg transport.Message) (string, error) {
+	if t.closed.Load() {
+		return "", transport.ErrClosed
+	}
+	if err := ctx.Err(); err != nil {
+		return "", err
+	}
+	subj, err := t.subject(msg.Channel)
+	if err != nil {
+		return "", err
+	}
+	if mp := t.maxPayload(); mp > 0 && int64(len(msg.Payload)) > mp {
+		return "", transport.Invalid(transport.ErrPayloadTooLarge,
+			"payload of %d bytes on channel %q is over the server's max_payload of %d bytes", len(msg.Payload), msg.Channel, mp)
+	}
+	if !t.connected() && (t.js != nil || t.cfg.ReconnectBuffer == 0) {
+		return "", t.downErr()
+	}
+	return subj, nil
+}
+
+// maxPayload is the server's max_payload as last seen on connecting (the
+// state watcher refreshes it after every reconnect); 0 before the first.
+func (t *Transport) maxPayload() int64 { return t.maxPay.Load() }
+
+// send hands one core message to nats.go, which copies it into its buffer.
+func (t *Transport) send(subj string, msg transport.Message) error {
+	if len(msg.Header) == 0 {
+		return t.nc.Publish(subj, msg.Payload)
+	}
+	return t.nc.PublishMsg(&natsgo.Msg{Subject: subj, Data: msg.Payload, Header: toNATSHeader(msg.Header)})
+}
+
+// toNATSHeader converts a transport header; the message id goes under
+// Nats-Msg-Id.
+func toNATSHeader(h map[string]string) natsgo.Header {
+	if len(h) == 0 {
+		return nil
+	}
+	out := make(natsgo.Header, len(h))
+	for k, v := range h {
+		if k == transport.HeaderMessageID {
+			k = HeaderNatsMsgID
+		}
+		out[k] = []string{v}
+	}
+	return out
+}
+
+// fromNATSHeader converts a received header back; Nats-Msg-Id comes back as
+// transport.HeaderMessageID. It returns nil when there is none.
+func fromNATSHeader(h natsgo.Header) map[string]string {
+	if len(h) == 0 {
+		return nil
+	}
+	out := make(map[string]string, len(h))
+	for k, v := range h {
+		if len(v) == 0 {
+			continue
+		}
+		if k == HeaderNatsMsgID {
+			k = transport.HeaderMessageID
+		}
+		out[k] = v[0]
+	}
+	return out
+}

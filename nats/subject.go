@@ -1,0 +1,123 @@
+package nats
+
+import (
+	"errors"
+	"strings"
+
+	"github.com/eventpub/eventpub/transport"
+)
+
+// maxSubjectLen keeps a publish line well under the server's default 4 KiB
+// control-line limit, past which the server drops the connection.
+const maxSubjectLen = 1024
+
+// subject returns the subject for channel, or ErrInvalidChannel saying why
+// the channel cannot be one.
+func (t *Transport) subject(channel string) (string, error) {
+	subj := channel
+	if t.cfg.Mapping == ColonToDot && strings.IndexByte(channel, ':') >= 0 {
+		subj = strings.ReplaceAll(channel, ":", ".")
+	}
+	if err := validSubject(subj, false); err != nil {
+		return "", transport.Invalid(transport.ErrInvalidChannel, "channel %q: %v", channel, err)
+	}
+	return subj, nil
+}
+
+// pattern returns the subject for a subscription pattern: like subject, but
+// '*' and '>' tokens are wildcards.
+func (t *Transport) pattern(p string) (string, error) {
+	subj := p
+	if t.cfg.Mapping == ColonToDot {
+		subj = strings.ReplaceAll(p, ":", ".")
+	}
+	if err := validSubject(subj, true); err != nil {
+		return "", transport.Invalid(transport.ErrInvalidChannel, "pattern %q: %v", p, err)
+	}
+	return subj, nil
+}
+
+// channel turns a received subject back into a channel name.
+func (t *Transport) channel(subj string) string {
+	if t.cfg.Mapping == ColonToDot {
+		return strings.ReplaceAll(subj, ".", ":")
+	}
+	return subj
+}
+
+var (
+	errEmpty     = errors.New("is empty")
+	errSpace     = errors.New("has white space or a control character")
+	errWildcard  = errors.New("has '*' or '>', which NATS reads as wildcards")
+	errEmptyTok  = errors.New("has an empty token (leading, trailing or doubled '.')")
+	errTooLong   = errors.New("is longer than 1024 bytes")
+	errBadWild   = errors.New("has '*' or '>' inside a token (wildcards must be whole tokens)")
+	errFullWLast = errors.New("has '>' before the last token")
+)
+
+// special marks the bytes validSubject must look at: control characters,
+// space, DEL, the wildcards and the token separator.
+var special = func() (t [256]bool) {
+	for c := 0; c <= ' '; c++ {
+		t[c] = true
+	}
+	t[0x7f], t['*'], t['>'], t['.'] = true, true, true, true
+	return t
+}()
+
+// validSubject checks a subject; wild allows whole-token '*' and a final '>'.
+func validSubject(s string, wild bool) error {
+	if s == "" {
+		return errEmpty
+	}
+	if len(s) > maxSubjectLen {
+		return errTooLong
+	}
+	tokStart := 0
+	for i := 0; i <= len(s); i++ {
+		if i < len(s) {
+			c := s[i]
+			if !special[c] {
+				continue
+			}
+			switch {
+			case c <= ' ' || c == 0x7f:
+				return errSpace
+			case (c == '*' || c == '>') && !wild:
+				return errWildcard
+			case c != '.':
+				continue
+			}
+		}
+		tok := s[tokStart:i]
+		if tok == "" {
+			return errEmptyTok
+		}
+		if wild && len(tok) > 1 && strings.ContainsAny(tok, "*>") {
+			return errBadWild
+		}
+		if wild && tok == ">" && i < len(s) {
+			return errFullWLast
+		}
+		tokStart = i + 1
+	}
+	return nil
+}
+
+// subjectMatches reports whether subject subj is matched by filter, which may
+// hold '*' and '>' wildcards.
+func subjectMatches(filter, subj string) bool {
+	for {
+		ft, frest, fmore := strings.Cut(filter, ".")
+		st, srest, smore := strings.Cut(subj, ".")
+		switch {
+		case ft == ">":
+			return true
+		case ft != "*" && ft != st:
+			return false
+		case !fmore || !smore:
+			return fmore == smore
+		}
+		filter, subj = frest, srest
+	}
+}

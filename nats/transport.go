@@ -1,0 +1,271 @@
+package nats
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/eventpub/eventpub/transport"
+	natsgo "github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Transport is the NATS driver. It implements transport.Transport,
+// transport.BatchPublisher and transport.PatternSubscriber. All methods are
+// safe for concurrent use.
+type Transport struct {
+	cfg   Config
+	nc    *natsgo.Conn
+	owned bool // Close closes nc
+	js    jetstream.JetStream
+
+	up     atomic.Bool                   // the connection is CONNECTED
+	down   atomic.Pointer[chan struct{}] // closed when the connection drops
+	maxPay atomic.Int64                  // last known max_payload
+	closed atomic.Bool
+
+	statusCh chan natsgo.Status
+	watchWG  sync.WaitGroup
+
+	streams streamCache // JetStream: which stream holds each subject
+
+	mu   sync.Mutex
+	subs map[closer]struct{}
+}
+
+type closer interface{ Close() error }
+
+var (
+	_ transport.Transport         = (*Transport)(nil)
+	_ transport.BatchPublisher    = (*Transport)(nil)
+	_ transport.PatternSubscriber = (*Transport)(nil)
+)
+
+// New builds a Transport on a connection the caller made and keeps owning:
+// Close leaves nc open. Options that shape the connection itself (servers,
+// auth, TLS, reconnect buffer) are ignored; configure nc instead. In
+// JetStream mode the stream is created or checked now when nc is connected,
+// else on first use.
+func New(nc *natsgo.Conn, opts ...Option) (*Transport, error) {
+	if nc == nil {
+		return nil, errors.New("eventpub/nats: New needs a *nats.Conn")
+	}
+	var cfg Config
+	for _, o := range opts {
+		o(&cfg)
+	}
+	return newTransport(nc, cfg, false)
+}
+
+func newTransport(nc *natsgo.Conn, cfg Config, owned bool) (*Transport, error) {
+	cfg.setDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if nc.IsClosed() {
+		return nil, transport.Unavailable(natsgo.ErrConnectionClosed)
+	}
+	t := &Transport{cfg: cfg, nc: nc, owned: owned, subs: map[closer]struct{}{}}
+	ch := make(chan struct{})
+	t.down.Store(&ch)
+	t.statusCh = nc.StatusChanged()
+	t.refreshState()
+	t.watchWG.Add(1)
+	go t.watch()
+	if cfg.JetStream != nil {
+		js, err := jetstream.New(nc,
+			jetstream.WithPublishAsyncMaxPending(cfg.JetStream.MaxPending),
+			jetstream.WithPublishAsyncTimeout(cfg.PublishTimeout))
+		if err != nil {
+			t.stopWatch()
+			return nil, t.classify(nil, err)
+		}
+		t.js = js
+		if t.up.Load() {
+			ctx, cancel := context.WithTimeout(context.Background(), cfg.PublishTimeout)
+			err := t.ensureStream(ctx)
+			cancel()
+			if err != nil && !errors.Is(err, transport.ErrUnavailable) {
+				t.stopWatch()
+				return nil, err
+			}
+		}
+	}
+	return t, nil
+}
+
+// watch follows the connection's state so Publish can fail fast while it
+// is down and in-flight JetStream publishes stop waiting when it drops.
+func (t *Transport) watch() {
+	defer t.watchWG.Done()
+	for range t.statusCh {
+		t.refreshState()
+	}
+}
+
+func (t *Transport) refreshState() {
+	if t.nc.Status() == natsgo.CONNECTED {
+		if mp := t.nc.MaxPayload(); mp > 0 {
+			t.maxPay.Store(mp)
+		}
+		if !t.up.Load() {
+			ch := make(chan struct{})
+			t.down.Store(&ch)
+			t.up.Store(true)
+		}
+		return
+	}
+	if t.up.Swap(false) || !isClosedChan(*t.down.Load()) {
+		close(*t.down.Load())
+	}
+}
+
+func isClosedChan(ch chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
+	}
+}
+
+func (t *Transport) stopWatch() {
+	t.nc.RemoveStatusListener(t.statusCh)
+	t.watchWG.Wait()
+}
+
+// connected reports whether publishing can go to the server now. The state
+// the watcher keeps may lag a reconnect by a moment, so "down" is checked
+// against the connection itself.
+func (t *Transport) connected() bool {
+	if t.up.Load() {
+		return true
+	}
+	return t.nc.Status() == natsgo.CONNECTED
+}
+
+// errDown is the cause given while the connection is down.
+var errDown = errors.New("eventpub/nats: not connected to any NATS server (reconnecting in the background)")
+
+// downErr says why nothing can be sent now: ErrAuth when nats.go gave up
+// because the server refused the credentials, else ErrUnavailable.
+func (t *Transport) downErr() error {
+	if t.closed.Load() {
+		return transport.ErrClosed
+	}
+	if t.nc.IsClosed() {
+		if le := t.nc.LastError(); le != nil && isAuthErr(le) {
+			return fmt.Errorf("%w: %v", ErrAuth, t.cfg.scrub(le))
+		}
+		return transport.Unavailable(natsgo.ErrConnectionClosed)
+	}
+	return transport.Unavailable(errDown)
+}
+
+// Conn returns the underlying connection, e.g. for metrics. Do not close it.
+func (t *Transport) Conn() *natsgo.Conn { return t.nc }
+
+// Capabilities: core NATS is at most once and keeps nothing. JetStream
+// stores every message, and its subscriptions replay them unless
+// JetStreamConfig.Start is StartNew, so it is Persistent then.
+func (t *Transport) Capabilities() transport.Capabilities {
+	mp := t.maxPay.Load()
+	if cur := t.nc.MaxPayload(); cur > 0 {
+		mp = cur
+	}
+	return transport.Capabilities{
+		Persistent: t.js != nil && t.cfg.JetStream.Start == StartAll,
+		Headers:    true,
+		Ordered:    true,
+		MaxPayload: int(mp),
+	}
+}
+
+// Ping checks that the server answers (one round trip).
+func (t *Transport) Ping(ctx context.Context) error {
+	if t.closed.Load() {
+		return transport.ErrClosed
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if !t.connected() {
+		return t.downErr()
+	}
+	return t.classify(ctx, t.flush(ctx))
+}
+
+// flush waits until the server has processed everything sent so far, or the
+// connection drops, or ctx (or PublishTimeout when ctx has no deadline) ends.
+func (t *Transport) flush(ctx context.Context) error {
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, t.cfg.PublishTimeout)
+		defer cancel()
+	}
+	return t.nc.FlushWithContext(ctx)
+}
+
+// Close ends every subscription, sends what nats.go still buffers and, when
+// the Transport opened the connection, closes it. It is idempotent.
+func (t *Transport) Close() error {
+	if t.closed.Swap(true) {
+		return nil
+	}
+	t.mu.Lock()
+	subs := make([]closer, 0, len(t.subs))
+	for s := range t.subs {
+		subs = append(subs, s)
+	}
+	t.subs = nil
+	t.mu.Unlock()
+	for _, s := range subs {
+		_ = s.Close()
+	}
+	if t.js != nil {
+		// Let acks that are on their way arrive before the connection goes
+		// (none can while it is down).
+		wait := t.cfg.PublishTimeout
+		if !t.connected() {
+			wait = 0
+		}
+		select {
+		case <-t.js.PublishAsyncComplete():
+		case <-time.After(wait):
+		}
+		t.js.CleanupPublisher() // drops the reply subscription for acks
+	}
+	var err error
+	if t.nc.Status() == natsgo.CONNECTED {
+		err = t.nc.FlushTimeout(t.cfg.PublishTimeout)
+	}
+	t.stopWatch()
+	if t.owned {
+		t.nc.Close()
+	}
+	if err != nil {
+		return t.classify(nil, err)
+	}
+	return nil
+}
+
+func (t *Transport) track(s closer) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.subs == nil {
+		return false
+	}
+	t.subs[s] = struct{}{}
+	return true
+}
+
+func (t *Transport) untrack(s closer) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.subs != nil {
+		delete(t.subs, s)
+	}
+}
