@@ -27,9 +27,13 @@ var named struct {
 var queryKeys = []string{"buffer", "overflow", "history", "max_payload"}
 
 // openURL opens memory://name?options (see the package doc).
-func openURL(ctx context.Context, u *url.URL) (transport.Transport, error) {
+func openURL(ctx context.Context, rawURL string) (transport.Transport, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
+	}
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return nil, fmt.Errorf("memory: cannot parse URL %q", transport.Redact(rawURL))
 	}
 	shown := transport.RedactURL(u)
 	if u.Opaque != "" {

@@ -79,7 +79,7 @@ func TestOpenBadURLs(t *testing.T) {
 		"memory://?bufer=3":             `unknown option "bufer"; known options: buffer, overflow, history, max_payload`,
 		"memory://?buffer=1&buffer=2":   `"buffer" is given 2 times`,
 		"memory://x/y":                  `unexpected path "/y"`,
-		"memory:opaque":                 "want memory://name",
+		"memory:opaque":                 "want scheme://",
 		"memory://u:hunter2@x":          "user info",
 		"memory://x?token=hunter2&b=1":  "unknown option",
 		"memory://x?history=1&buffer=x": "buffer",

@@ -22,12 +22,12 @@ func init() {
 	transport.Register("tls", openURL)
 }
 
-func openURL(ctx context.Context, u *url.URL) (transport.Transport, error) {
-	var cfg Config
-	if err := cfg.fromURL(u); err != nil {
-		return nil, err
+func openURL(ctx context.Context, rawURL string) (transport.Transport, error) {
+	t, err := Open(ctx, rawURL)
+	if err != nil {
+		return nil, err // not a typed nil in the interface
 	}
-	return Connect(ctx, cfg)
+	return t, nil
 }
 
 // Open connects to the servers in rawURL and owns the connection (Close

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/eventpub/eventpub/transport"
 	natsgo "github.com/nats-io/nats.go"
@@ -200,11 +201,28 @@ func (s *subscription) Close() error {
 		for _, sub := range s.core {
 			_ = sub.Unsubscribe()
 		}
-		for _, cc := range s.cons {
-			cc.Stop()
-		}
-		for _, cc := range s.cons {
-			<-cc.Closed()
+		// A JetStream consumer stops at once while connected. While the
+		// connection is down, nats.go's ordered consumer can hold its lock
+		// in a reset until a request times out, so Stop runs on its own
+		// goroutine and Close waits for it only while connected; the
+		// Transport's Close waits for the rest once the connection is gone.
+		if len(s.cons) > 0 {
+			stopped := make(chan struct{})
+			s.t.stopping.Add(1)
+			go func() {
+				defer s.t.stopping.Done()
+				defer close(stopped)
+				for _, cc := range s.cons {
+					cc.Stop()
+					<-cc.Closed()
+				}
+			}()
+			if s.t.nc.Status() == natsgo.CONNECTED {
+				select {
+				case <-stopped:
+				case <-time.After(s.t.cfg.PublishTimeout):
+				}
+			}
 		}
 		s.t.untrack(s)
 	})

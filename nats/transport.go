@@ -20,7 +20,10 @@ type Transport struct {
 	cfg   Config
 	nc    *natsgo.Conn
 	owned bool // Close closes nc
-	js    jetstream.JetStream
+	// stopping counts JetStream consumers still stopping after their
+	// Subscription closed.
+	stopping sync.WaitGroup
+	js       jetstream.JetStream
 
 	up     atomic.Bool                   // the connection is CONNECTED
 	down   atomic.Pointer[chan struct{}] // closed when the connection drops
@@ -245,6 +248,7 @@ func (t *Transport) Close() error {
 	t.stopWatch()
 	if t.owned {
 		t.nc.Close()
+		t.stopping.Wait() // the connection is gone, so consumers stop now
 	}
 	if err != nil {
 		return t.classify(nil, err)

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -16,8 +15,8 @@ import (
 
 func init() {
 	for _, scheme := range []string{"redis", "rediss", "unix"} {
-		transport.Register(scheme, func(ctx context.Context, u *url.URL) (transport.Transport, error) {
-			t, err := Open(ctx, u.String())
+		transport.Register(scheme, func(ctx context.Context, rawURL string) (transport.Transport, error) {
+			t, err := Open(ctx, rawURL)
 			if err != nil {
 				return nil, err // not a typed nil in the interface
 			}

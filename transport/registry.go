@@ -9,8 +9,10 @@ import (
 	"sync"
 )
 
-// Opener builds a Transport from a parsed URL whose scheme it registered.
-type Opener func(ctx context.Context, u *url.URL) (Transport, error)
+// Opener builds a Transport from a URL whose scheme it registered. It gets
+// the URL as written, so a driver may accept forms net/url does not parse,
+// such as NATS's comma-separated server lists.
+type Opener func(ctx context.Context, rawURL string) (Transport, error)
 
 var (
 	regMu   sync.RWMutex
@@ -49,17 +51,13 @@ func Schemes() []string {
 // scheme. The driver's package must be imported (often as _). Errors never
 // contain the URL's password.
 func Open(ctx context.Context, rawURL string) (Transport, error) {
-	u, err := url.Parse(rawURL)
-	if err != nil {
-		// url.Error repeats the whole URL, secrets included: say less.
-		return nil, fmt.Errorf("eventpub: cannot parse URL %q", Redact(rawURL))
-	}
-	if u.Scheme == "" {
+	scheme, _, ok := strings.Cut(rawURL, "://")
+	if !ok || !validScheme(scheme) {
 		return nil, fmt.Errorf("eventpub: URL has no scheme (want scheme://…); registered schemes: %s",
 			strings.Join(Schemes(), ", "))
 	}
 	regMu.RLock()
-	opener := openers[strings.ToLower(u.Scheme)]
+	opener := openers[strings.ToLower(scheme)]
 	regMu.RUnlock()
 	if opener == nil {
 		known := Schemes()
@@ -67,9 +65,21 @@ func Open(ctx context.Context, rawURL string) (Transport, error) {
 		if len(known) == 0 {
 			list = "none (import a driver package, e.g. _ \"github.com/eventpub/eventpub/memory\")"
 		}
-		return nil, fmt.Errorf("eventpub: unknown URL scheme %q; registered schemes: %s", u.Scheme, list)
+		return nil, fmt.Errorf("eventpub: unknown URL scheme %q; registered schemes: %s", scheme, list)
 	}
-	return opener(ctx, u)
+	return opener(ctx, rawURL)
+}
+
+// validScheme reports whether s is a URL scheme: a letter, then letters,
+// digits, '+', '-' or '.'.
+func validScheme(s string) bool {
+	for i, c := range s {
+		letter := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
+		if !letter && (i == 0 || !(c >= '0' && c <= '9' || c == '+' || c == '-' || c == '.')) {
+			return false
+		}
+	}
+	return s != ""
 }
 
 // Redact returns rawURL with any password or token in its user info

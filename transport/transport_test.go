@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"io"
-	"net/url"
 	"strings"
 	"testing"
 
@@ -15,7 +14,7 @@ import (
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 func TestOpenUnknownSchemeNamesRegistered(t *testing.T) {
-	transport.Register("testscheme", func(ctx context.Context, u *url.URL) (transport.Transport, error) {
+	transport.Register("testscheme", func(ctx context.Context, raw string) (transport.Transport, error) {
 		return nil, errors.New("opened")
 	})
 	_, err := transport.Open(context.Background(), "bogus://user:hunter2@host:1")
@@ -34,7 +33,7 @@ func TestOpenUnknownSchemeNamesRegistered(t *testing.T) {
 }
 
 func TestOpenBadURLHidesSecret(t *testing.T) {
-	for _, raw := range []string{"redis://u:hunter2@host:port:x/0", "no-scheme-hunter2", "://hunter2"} {
+	for _, raw := range []string{"bogus://u:hunter2@host:port:x/0", "no-scheme-hunter2", "://hunter2", "1x://hunter2"} {
 		_, err := transport.Open(context.Background(), raw)
 		if err == nil {
 			t.Fatalf("Open(%q) succeeded", raw)
@@ -46,13 +45,13 @@ func TestOpenBadURLHidesSecret(t *testing.T) {
 }
 
 func TestRegisterTwicePanics(t *testing.T) {
-	transport.Register("twice", func(context.Context, *url.URL) (transport.Transport, error) { return nil, nil })
+	transport.Register("twice", func(context.Context, string) (transport.Transport, error) { return nil, nil })
 	defer func() {
 		if recover() == nil {
 			t.Fatal("second Register did not panic")
 		}
 	}()
-	transport.Register("twice", func(context.Context, *url.URL) (transport.Transport, error) { return nil, nil })
+	transport.Register("twice", func(context.Context, string) (transport.Transport, error) { return nil, nil })
 }
 
 func TestRedact(t *testing.T) {
@@ -82,5 +81,17 @@ func TestErrorsClassify(t *testing.T) {
 	inv := transport.Invalid(transport.ErrInvalidChannel, "channel %q is empty", "")
 	if !errors.Is(inv, transport.ErrInvalidChannel) || !strings.Contains(inv.Error(), `channel "" is empty`) {
 		t.Fatalf("Invalid = %v", inv)
+	}
+}
+
+func TestOpenPassesTheURLAsWritten(t *testing.T) {
+	var got string
+	transport.Register("rawscheme", func(_ context.Context, raw string) (transport.Transport, error) {
+		got = raw
+		return nil, errors.New("opened")
+	})
+	const list = "RawScheme://a:4222,rawscheme://b:4222"
+	if _, err := transport.Open(context.Background(), list); err == nil || got != list {
+		t.Fatalf("opener got %q (err %v), want the URL as written", got, err)
 	}
 }
