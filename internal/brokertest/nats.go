@@ -1,6 +1,8 @@
 package brokertest
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"net"
 	"net/url"
@@ -12,6 +14,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
+	natsgo "github.com/nats-io/nats.go"
 )
 
 // NATSURLEnv names the environment variable that points the tests at a real
@@ -211,4 +214,22 @@ func freePort(t testing.TB) int {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port
+}
+
+// NATSStream returns a fresh JetStream stream name for a test on the server
+// at url and deletes that stream when the test ends, so runs on a shared
+// server leave nothing behind.
+func NATSStream(t testing.TB, url string) string {
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	name := "EVENTPUB_TEST_" + strings.ToUpper(hex.EncodeToString(b[:]))
+	t.Cleanup(func() {
+		nc, err := natsgo.Connect(url, natsgo.Timeout(2*time.Second))
+		if err != nil {
+			return // the server is gone: nothing to clean up
+		}
+		defer nc.Close()
+		_, _ = nc.Request("$JS.API.STREAM.DELETE."+name, nil, 2*time.Second)
+	})
+	return name
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/eventpub/eventpub"
+	"github.com/eventpub/eventpub/internal/brokertest"
 	"github.com/eventpub/eventpub/internal/faultproxy"
 	"github.com/eventpub/eventpub/transport"
 )
@@ -16,7 +17,14 @@ import (
 // TestBrokerRestartDuringAsyncPublishing restarts the broker in the middle
 // of async publishing: the same Publisher carries on and its counters add up.
 func TestBrokerRestartDuringAsyncPublishing(t *testing.T) {
-	for _, b := range backends(t) {
+	all := backends(t)
+	if brokertest.RedisServerBinary() != "" {
+		rs := brokertest.StartRedisServer(t)
+		all = append(all, redisBackend("redis-server", rs.Addr(), rs.Stop, rs.Start))
+	} else {
+		t.Log("redis-server is not installed: the restart runs on miniredis only for Redis")
+	}
+	for _, b := range all {
 		if b.stop == nil {
 			continue // a shared real server is not ours to restart
 		}
