@@ -245,23 +245,7 @@ func (q *queue) run() {
 func (q *queue) send(msgs []transport.Message) (int, error) {
 	ctx, cancel := context.WithTimeout(q.ctx, attemptTimeout)
 	defer cancel()
-	if bp, ok := q.p.t.(transport.BatchPublisher); ok && len(msgs) > 1 {
-		err := bp.PublishBatch(ctx, msgs)
-		if err == nil {
-			return len(msgs), nil
-		}
-		var be *transport.BatchError
-		if errors.As(err, &be) {
-			return min(max(be.Sent, 0), len(msgs)), err
-		}
-		return 0, err
-	}
-	for i := range msgs {
-		if err := q.p.t.Publish(ctx, msgs[i]); err != nil {
-			return i, err
-		}
-	}
-	return len(msgs), nil
+	return transport.PublishAll(ctx, q.p.t, msgs)
 }
 
 // settle removes the first published+failed messages of the batch, counting

@@ -36,6 +36,7 @@ import (
 	"context"
 	"errors"
 	"maps"
+	"strconv"
 	"sync"
 	"sync/atomic"
 
@@ -270,7 +271,7 @@ type CloseError struct {
 }
 
 func (e *CloseError) Error() string {
-	return "eventpub: close: " + itoa(e.Undelivered) + " messages not delivered: " + errString(e.Err)
+	return "eventpub: close: " + strconv.Itoa(e.Undelivered) + " messages not delivered: " + errString(e.Err)
 }
 
 // Unwrap returns the context's error.
@@ -282,8 +283,6 @@ func errString(err error) string {
 	}
 	return err.Error()
 }
-
-func itoa(n int) string { return string(appendInt(nil, n, 1)) }
 
 // Metrics counts messages. The counters always add up:
 // Accepted = Published + Dropped + Failed + Queued.

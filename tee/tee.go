@@ -148,7 +148,7 @@ func (t *Transport) PublishBatch(ctx context.Context, msgs []transport.Message) 
 	sent := make([]int, n)
 	errs := make([]error, n)
 	t.each(t.cfg.sequential, func(i int, tg *target) error {
-		sent[i], errs[i] = sendBatch(ctx, tg.t, msgs)
+		sent[i], errs[i] = transport.PublishAll(ctx, tg.t, msgs)
 		return errs[i]
 	})
 	for i, tg := range t.targets {
@@ -173,27 +173,6 @@ func (t *Transport) PublishBatch(ctx context.Context, msgs []transport.Message) 
 		err = be.Err // the primary's BatchError: keep its cause, set Sent below
 	}
 	return &transport.BatchError{Sent: least, Err: err}
-}
-
-// sendBatch sends msgs to tr and says how many at the front surely went.
-func sendBatch(ctx context.Context, tr transport.Transport, msgs []transport.Message) (int, error) {
-	if bp, ok := tr.(transport.BatchPublisher); ok {
-		err := bp.PublishBatch(ctx, msgs)
-		if err == nil {
-			return len(msgs), nil
-		}
-		var be *transport.BatchError
-		if errors.As(err, &be) {
-			return min(max(be.Sent, 0), len(msgs)), err
-		}
-		return 0, err
-	}
-	for i, m := range msgs {
-		if err := tr.Publish(ctx, m); err != nil {
-			return i, err
-		}
-	}
-	return len(msgs), nil
 }
 
 // ready says why a call cannot go ahead; mu is held.

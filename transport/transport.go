@@ -64,6 +64,29 @@ type BatchPublisher interface {
 	PublishBatch(ctx context.Context, msgs []Message) error
 }
 
+// PublishAll publishes msgs on t in order, in one PublishBatch when t is a
+// BatchPublisher, else one Publish at a time until the first error. It
+// returns how many messages at the front were surely sent, and the error.
+func PublishAll(ctx context.Context, t Transport, msgs []Message) (sent int, err error) {
+	if bp, ok := t.(BatchPublisher); ok && len(msgs) > 1 {
+		err := bp.PublishBatch(ctx, msgs)
+		if err == nil {
+			return len(msgs), nil
+		}
+		var be *BatchError
+		if errors.As(err, &be) {
+			return min(max(be.Sent, 0), len(msgs)), err
+		}
+		return 0, err
+	}
+	for i := range msgs {
+		if err := t.Publish(ctx, msgs[i]); err != nil {
+			return i, err
+		}
+	}
+	return len(msgs), nil
+}
+
 // PatternSubscriber is implemented by transports that can subscribe to
 // channel patterns. The pattern syntax is the broker's own: Redis globs
 // ("codeworm:*"), NATS wildcards ("codeworm.>"). Each Message carries the

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/eventpub/eventpub/memory"
 	"github.com/eventpub/eventpub/transport"
 	"go.uber.org/goleak"
 )
@@ -93,5 +94,36 @@ func TestOpenPassesTheURLAsWritten(t *testing.T) {
 	const list = "RawScheme://a:4222,rawscheme://b:4222"
 	if _, err := transport.Open(context.Background(), list); err == nil || got != list {
 		t.Fatalf("opener got %q (err %v), want the URL as written", got, err)
+	}
+}
+
+// oneByOne hides a transport's PublishBatch.
+type oneByOne struct{ transport.Transport }
+
+func TestPublishAll(t *testing.T) {
+	ctx := context.Background()
+	mem := memory.New()
+	defer mem.Close()
+	rec := memory.NewRecorder(mem)
+	defer rec.Close()
+	msgs := []transport.Message{{Channel: "a", Payload: []byte("1")}, {Channel: "", Payload: []byte("2")}, {Channel: "a", Payload: []byte("3")}}
+
+	// One by one: the first message goes, the second fails.
+	sent, err := transport.PublishAll(ctx, oneByOne{mem}, msgs)
+	if sent != 1 || !errors.Is(err, transport.ErrInvalidChannel) {
+		t.Fatalf("one by one: sent %d, err %v", sent, err)
+	}
+	// As a batch: the memory driver checks the whole batch first and
+	// sends none; BatchError.Sent says so.
+	sent, err = transport.PublishAll(ctx, mem, msgs)
+	if sent != 0 || !errors.Is(err, transport.ErrInvalidChannel) {
+		t.Fatalf("batch: sent %d, err %v", sent, err)
+	}
+	msgs[1].Channel = "a"
+	if sent, err = transport.PublishAll(ctx, mem, msgs); sent != 3 || err != nil {
+		t.Fatalf("valid batch: sent %d, err %v", sent, err)
+	}
+	if n := len(rec.Messages("a")); n != 4 {
+		t.Fatalf("recorded %d messages, want 4", n)
 	}
 }

@@ -77,6 +77,14 @@ func appendFloat(dst []byte, f float64, bitSize int) []byte {
 // 2026-02-19T13:29:00.123456+00:00, microseconds only when not zero.
 func appendTime(dst []byte, t time.Time) []byte {
 	dst = append(dst, '"')
+	dst = AppendISOTime(dst, t, true)
+	return append(dst, '"')
+}
+
+// AppendISOTime appends t's wall clock as Python's datetime.isoformat()
+// writes it, without quotes: 2026-02-19T13:29:00.123456, the microseconds
+// only when not zero. With offset, t's UTC offset follows (+00:00, -05:00).
+func AppendISOTime(dst []byte, t time.Time, offset bool) []byte {
 	year, month, day := t.Date()
 	hour, minute, sec := t.Clock()
 	if year >= 0 && year <= 9999 {
@@ -98,6 +106,9 @@ func appendTime(dst []byte, t time.Time) []byte {
 		dst = append(dst, '.')
 		dst = appendPadded(dst, us, 6)
 	}
+	if !offset {
+		return dst
+	}
 	_, off := t.Zone()
 	if off < 0 {
 		dst = append(dst, '-')
@@ -112,7 +123,7 @@ func appendTime(dst []byte, t time.Time) []byte {
 		dst = append(dst, ':')
 		dst = appendPadded(dst, off%60, 2)
 	}
-	return append(dst, '"')
+	return dst
 }
 
 // appendPadded appends the non-negative n with at least width digits.
