@@ -47,7 +47,9 @@ type Harness struct {
 	// transports) and closes what it gets.
 	New func(t testing.TB) transport.Transport
 	// Stop takes the broker down; optional. With Start it enables the
-	// outage checks.
+	// outage checks. It returns once the broker is down for the transports
+	// New made: a driver that learns of a dead connection only on its next
+	// write (core NATS) may otherwise take one more message as sent.
 	Stop func(t testing.TB)
 	// Start brings the broker back after Stop; optional.
 	Start func(t testing.TB)
