@@ -31,7 +31,7 @@ type entry struct {
 // DropOldest drops the oldest message, not a newer one behind the batch.
 type queue struct {
 	p   *Publisher
-	rep reporter
+	rep *reporter
 
 	mu      sync.Mutex
 	ring    []entry // FIFO storage, grown on demand up to capacity
@@ -50,7 +50,7 @@ func newQueue(p *Publisher) *queue {
 	ctx, stop := context.WithCancel(context.Background())
 	q := &queue{
 		p:      p,
-		rep:    reporter{h: p.cfg.errorHandler, every: p.cfg.errorEvery},
+		rep:    newReporter(p.cfg.errorHandler, p.cfg.errorEvery),
 		room:   make(chan struct{}),
 		wake:   make(chan struct{}, 1),
 		ctx:    ctx,
@@ -206,6 +206,11 @@ func (q *queue) run() {
 		}
 		sent, err := q.send(msgs)
 		clear(msgs)
+		if results := batchResults(err, len(batch)); results != nil {
+			// The driver knows each message's fate: settle them in order
+			// up to the first one that may go later, and retry from there.
+			sent, err = q.settleResults(batch, results)
+		}
 		var culprit string // the channel of the first message not sent
 		if sent < len(batch) {
 			culprit = batch[sent].channel
@@ -248,6 +253,39 @@ func (q *queue) send(msgs []transport.Message) (int, error) {
 	return transport.PublishAll(ctx, q.p.t, msgs)
 }
 
+// batchResults returns the per-message results of a *transport.BatchError
+// for a batch of n, or nil when the driver gave none.
+func batchResults(err error, n int) []error {
+	var be *transport.BatchError
+	if errors.As(err, &be) && len(be.Results) == n {
+		return be.Results
+	}
+	return nil
+}
+
+// settleResults settles the messages at the front of batch whose fate
+// results tell: sent ones as published, refused ones (not retryable) as
+// failed, up to the first one that may succeed later. It returns 0 and that
+// message's error, or 0 and nil when the whole batch is settled.
+func (q *queue) settleResults(batch []entry, results []error) (int, error) {
+	published, failed := 0, 0
+	for i, err := range results {
+		switch {
+		case err == nil:
+			published++
+		case !retryable(err) && q.ctx.Err() == nil:
+			failed++
+			ch := batch[i].channel
+			q.rep.report(func() error { return fmt.Errorf("eventpub: message on %q failed: %w", ch, err) })
+		default:
+			q.settle(published, failed)
+			return 0, err
+		}
+	}
+	q.settle(published, failed)
+	return 0, nil
+}
+
 // settle removes the first published+failed messages of the batch, counting
 // them, and makes room for blocked publishers.
 func (q *queue) settle(published, failed int) {
@@ -283,7 +321,6 @@ func (q *queue) close(ctx context.Context) int {
 	q.stop()
 	<-q.exited
 	q.mu.Lock()
-	defer q.mu.Unlock()
 	lost := q.n + len(q.batch)
 	for q.n > 0 {
 		putBuf(q.popFront().buf)
@@ -293,6 +330,8 @@ func (q *queue) close(ctx context.Context) int {
 	}
 	q.batch = nil
 	q.p.failed.Add(uint64(lost))
+	q.mu.Unlock()
+	q.rep.close()
 	return lost
 }
 
@@ -302,35 +341,70 @@ func retryable(err error) bool {
 	return errors.Is(err, transport.ErrUnavailable) || errors.Is(err, context.DeadlineExceeded)
 }
 
-// reporter calls an error handler at most once per interval and says how
-// many reports it held back in between.
+// reporter hands failures to the error handler on a goroutine of its own,
+// at most one per interval, saying how many it held back in between. The
+// handler never runs on a publishing goroutine or the sender, so a handler
+// that logs through this same Publisher cannot deadlock it.
 type reporter struct {
 	h     func(error)
 	every time.Duration
+	ch    chan error // to the handler goroutine
+	done  chan struct{}
 
 	mu         sync.Mutex
 	last       time.Time
 	suppressed int
+	closed     bool
 }
 
-// report builds the error only when it will be delivered.
+func newReporter(h func(error), every time.Duration) *reporter {
+	r := &reporter{h: h, every: every}
+	if h != nil {
+		r.ch, r.done = make(chan error, 1), make(chan struct{})
+		go func() {
+			defer close(r.done)
+			for err := range r.ch {
+				r.h(err)
+			}
+		}()
+	}
+	return r
+}
+
+// report builds the error only when it will be delivered. It never blocks.
 func (r *reporter) report(build func() error) {
 	if r.h == nil {
 		return
 	}
 	r.mu.Lock()
+	defer r.mu.Unlock()
 	now := time.Now()
-	if !r.last.IsZero() && now.Sub(r.last) < r.every {
+	if r.closed || (!r.last.IsZero() && now.Sub(r.last) < r.every) {
 		r.suppressed++
-		r.mu.Unlock()
 		return
 	}
-	held := r.suppressed
-	r.last, r.suppressed = now, 0
-	r.mu.Unlock()
 	err := build()
-	if held > 0 {
-		err = fmt.Errorf("%w (and %d more failures since the last report)", err, held)
+	if r.suppressed > 0 {
+		err = fmt.Errorf("%w (and %d more failures since the last report)", err, r.suppressed)
 	}
-	r.h(err)
+	select {
+	case r.ch <- err:
+		r.last, r.suppressed = now, 0
+	default: // the handler is still busy with the last one
+		r.suppressed++
+	}
+}
+
+// close waits for the handler to finish; later reports are dropped.
+func (r *reporter) close() {
+	if r.h == nil {
+		return
+	}
+	r.mu.Lock()
+	if !r.closed {
+		r.closed = true
+		close(r.ch)
+	}
+	r.mu.Unlock()
+	<-r.done
 }

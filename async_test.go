@@ -263,3 +263,83 @@ func TestAsyncConcurrentPublishAndClose(t *testing.T) {
 		t.Fatalf("%d calls succeeded but metrics say %+v", ok.Load(), m)
 	}
 }
+
+// TestAsyncHandlerMayLogThroughThePublisher: an error handler that
+// publishes through the same Publisher (as a slog handler on it would)
+// does not stop delivery or hang Close.
+func TestAsyncHandlerMayLogThroughThePublisher(t *testing.T) {
+	var pub *eventpub.Publisher
+	called := make(chan struct{}, 1)
+	handler := func(err error) {
+		select {
+		case called <- struct{}{}:
+		default:
+		}
+		_ = pub.PublishLog(context.Background(), map[string]any{"event": err.Error()})
+	}
+	var b *memory.Broker
+	var sub transport.Subscription
+	pub, b, sub = asyncOnDownBroker(t, 2, eventpub.Block, eventpub.WithErrorHandler(handler))
+	publishN(t, pub, 0, 2)
+	select {
+	case <-called:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the error handler was not called while the broker was down")
+	}
+	b.SetDown(false)
+	if got := fmt.Sprint(receive(t, sub, 2)); got != "[0 1]" {
+		t.Fatalf("received %s", got)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := pub.Close(ctx); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+}
+
+// partial is a transport whose PublishBatch refuses payloads "bad" but
+// sends the rest, and says so per message, as a pipelining driver does.
+type partial struct{ *memory.Transport }
+
+func (p partial) PublishBatch(ctx context.Context, msgs []transport.Message) error {
+	results := make([]error, len(msgs))
+	failed := false
+	for i, m := range msgs {
+		if string(m.Payload) == "bad" {
+			results[i], failed = transport.ErrPayloadTooLarge, true
+			continue
+		}
+		results[i] = p.Publish(ctx, m)
+	}
+	if !failed {
+		return nil
+	}
+	sent := 0
+	for sent < len(results) && results[sent] == nil {
+		sent++
+	}
+	return &transport.BatchError{Sent: sent, Results: results, Err: transport.ErrPayloadTooLarge}
+}
+
+func TestAsyncBatchResultsSettleEachMessageOnce(t *testing.T) {
+	b := memory.NewBroker()
+	rec := memory.NewRecorder(b.Connect())
+	defer rec.Close()
+	b.SetDown(true) // let the queue fill so the batch holds all five
+	pub := eventpub.New(partial{b.Connect()}, eventpub.WithAsync(100, eventpub.DropNewest))
+	for _, p := range []string{"1", "bad", "3", "bad", "5"} {
+		must(t, pub.Publish(context.Background(), "c", []byte(p)))
+	}
+	b.SetDown(false)
+	must(t, pub.Close(context.Background()))
+	var got []string
+	for _, m := range rec.Messages("c") {
+		got = append(got, string(m.Payload))
+	}
+	if fmt.Sprint(got) != "[1 3 5]" {
+		t.Fatalf("delivered %v, want [1 3 5] once each", got)
+	}
+	if m := pub.Metrics(); m != (eventpub.Metrics{Accepted: 5, Published: 3, Failed: 2}) {
+		t.Fatalf("metrics %+v", m)
+	}
+}

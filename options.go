@@ -17,7 +17,8 @@ const (
 	// ErrQueueFull and the message is counted as dropped.
 	DropNewest OverflowPolicy = iota
 	// DropOldest makes room by dropping the oldest message still waiting
-	// (one already being sent is never dropped) and counts it.
+	// and counts it. A message being sent is never dropped: when every
+	// queued message is being sent, the new one is dropped as by DropNewest.
 	DropOldest
 	// Block waits for room until the caller's context ends; a message that
 	// gets none is counted as dropped and the call returns ctx.Err().
@@ -97,9 +98,10 @@ func WithAsync(capacity int, policy OverflowPolicy) Option {
 }
 
 // WithErrorHandler sets a function that hears about failures the caller
-// cannot see in async mode: dropped messages and failed or retried batches.
-// It is called from the sending goroutine at most once per second; failures
-// in between are summed into the next report. It must not block for long.
+// cannot see in async mode: dropped messages and failed or retried sends.
+// It runs on a goroutine of its own, at most once per second; failures in
+// between are counted into the next report. It may log through this same
+// Publisher; Close waits for a call in progress to return.
 func WithErrorHandler(h func(error)) Option { return func(c *config) { c.errorHandler = h } }
 
 // WithKeepOpen makes Close leave the transport open, for a transport the

@@ -48,8 +48,9 @@ import (
 var (
 	// ErrClosed is returned by every publish after Close.
 	ErrClosed = transport.ErrClosed
-	// ErrQueueFull is returned in async mode with DropNewest when the queue
-	// has no room; the message is counted as dropped.
+	// ErrQueueFull is returned in async mode when the queue has no room and
+	// the policy drops the new message (DropNewest, or DropOldest while every
+	// queued message is being sent); the message is counted as dropped.
 	ErrQueueFull = errors.New("eventpub: queue full, message dropped")
 	// ErrInvalidChannel is returned for an empty channel name.
 	ErrInvalidChannel = transport.ErrInvalidChannel
@@ -298,7 +299,7 @@ type Metrics struct {
 	// Close could not deliver.
 	Failed uint64
 	// Queued counts messages accepted but not settled yet: waiting in the
-	// async queue or being sent.
+	// async queue, being sent, or (Block) waiting for room in the queue.
 	Queued uint64
 }
 

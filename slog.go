@@ -11,8 +11,9 @@ import (
 type SlogOptions struct {
 	// Level is the minimum level published; nil means slog.LevelInfo.
 	Level slog.Leveler
-	// Timeout bounds how long one record may wait for a synchronous
-	// Publisher; 0 means 250ms. An async Publisher never waits.
+	// Timeout bounds how long one record may wait: for a synchronous
+	// Publisher's send, or for room in an async Publisher's queue under the
+	// Block policy. 0 means 250ms.
 	Timeout time.Duration
 }
 
@@ -29,9 +30,9 @@ type SlogOptions struct {
 // is replaced by the handler's.
 //
 // Handle never returns an error and never fails the caller's logging: a
-// failed publish is counted in the Publisher's Metrics. With a synchronous
-// Publisher a record waits at most SlogOptions.Timeout; give the handler an
-// async Publisher (WithAsync) for logging that never waits on the network.
+// failed publish is counted in the Publisher's Metrics. A record waits at
+// most SlogOptions.Timeout; give the handler an async Publisher (WithAsync
+// with DropNewest or DropOldest) for logging that never waits on the network.
 func NewSlogHandler(pub *Publisher, opts *SlogOptions) slog.Handler {
 	h := &slogHandler{pub: pub, level: slog.LevelInfo, timeout: 250 * time.Millisecond}
 	if opts != nil {
@@ -96,11 +97,8 @@ func (h *slogHandler) Handle(ctx context.Context, r slog.Record) error {
 	if !r.Time.IsZero() {
 		fields["timestamp"] = r.Time.UTC().Format("2006-01-02T15:04:05.000000Z")
 	}
-	if h.pub.q == nil {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), h.timeout)
-		defer cancel()
-	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), h.timeout)
+	defer cancel()
 	_ = h.pub.PublishLog(ctx, fields)
 	return nil
 }

@@ -63,7 +63,6 @@ func (t *Transport) Add(tr transport.Transport) error {
 		return fmt.Errorf("tee: Add: %s is already a target", nameOf(tr))
 	}
 	t.targets = append(t.targets, &target{t: tr, name: nameOf(tr)})
-	t.update()
 	return nil
 }
 
@@ -86,7 +85,6 @@ func (t *Transport) Remove(tr transport.Transport) (TargetStats, error) {
 	}
 	st := t.targets[i].stats(i == 0)
 	t.targets = slices.Delete(slices.Clone(t.targets), i, i+1)
-	t.update()
 	return st, nil
 }
 
@@ -109,18 +107,20 @@ func (t *Transport) SetPrimary(tr transport.Transport) error {
 		rest = slices.Delete(rest, i, i+1)
 	}
 	t.targets = append([]*target{tg}, rest...)
-	t.update()
 	return nil
 }
 
-// update recomputes what derives from the targets; mu is held for writing.
-func (t *Transport) update() {
-	t.maxPayload = 0
+// limit returns the smallest non-zero MaxPayload of the targets, asked
+// anew on every call: a driver may learn its limit only once connected
+// (NATS). mu is held.
+func (t *Transport) limit() int {
+	least := 0
 	for _, tg := range t.targets {
-		if m := tg.t.Capabilities().MaxPayload; m > 0 && (t.maxPayload == 0 || m < t.maxPayload) {
-			t.maxPayload = m
+		if m := tg.t.Capabilities().MaxPayload; m > 0 && (least == 0 || m < least) {
+			least = m
 		}
 	}
+	return least
 }
 
 // index returns tr's position among the targets, or -1.

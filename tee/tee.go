@@ -19,10 +19,9 @@ type Transport struct {
 	// mu is held for reading by every call that uses the targets and for
 	// writing by the calls that change them, so a change waits for the
 	// publishes in flight and each publish sees one set of targets.
-	mu         sync.RWMutex
-	targets    []*target // targets[0] is the primary
-	maxPayload int       // smallest non-zero MaxPayload of targets
-	closed     bool
+	mu      sync.RWMutex
+	targets []*target // targets[0] is the primary
+	closed  bool
 }
 
 var (
@@ -65,7 +64,6 @@ func New(primary transport.Transport, secondaries []transport.Transport, opts ..
 		}
 		t.targets = append(t.targets, &target{t: tr, name: nameOf(tr)})
 	}
-	t.update()
 	return t, nil
 }
 
@@ -183,9 +181,9 @@ func (t *Transport) ready(ctx context.Context, payload []byte) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if t.maxPayload > 0 && len(payload) > t.maxPayload {
+	if limit := t.limit(); limit > 0 && len(payload) > limit {
 		return transport.Invalid(transport.ErrPayloadTooLarge,
-			"payload of %d bytes is over %d, the smallest limit of the tee's targets", len(payload), t.maxPayload)
+			"payload of %d bytes is over %d, the smallest limit of the tee's targets", len(payload), limit)
 	}
 	return nil
 }
@@ -301,7 +299,7 @@ func (t *Transport) Capabilities() transport.Capabilities {
 	t.mu.RLock()
 	defer t.mu.RUnlock()
 	c := t.targets[0].t.Capabilities()
-	c.MaxPayload = t.maxPayload
+	c.MaxPayload = t.limit()
 	return c
 }
 

@@ -10,7 +10,9 @@
 // # Rules every driver keeps
 //
 //   - Errors are classified with the sentinels below and [errors.Is]; a done
-//     context gives ctx.Err(). No error contains a password or token from a URL.
+//     context gives ctx.Err(). No error contains a password or token from a
+//     URL. ErrAuth is not ErrUnavailable: a refused credential is not an
+//     outage to wait out.
 //   - Publish does not keep msg.Payload after it returns: callers reuse buffers.
 //   - Publish never blocks past its context; while the broker is down it fails
 //     fast with [ErrUnavailable] instead of waiting a full timeout on every call.
@@ -122,6 +124,9 @@ var (
 	ErrClosed = errors.New("eventpub: closed")
 	// ErrUnavailable: the broker cannot be reached now. It wraps the cause.
 	ErrUnavailable = errors.New("eventpub: broker unavailable")
+	// ErrAuth: the broker refused the credentials, or the permission for
+	// this channel. Retrying does not help until the configuration changes.
+	ErrAuth = errors.New("eventpub: not authorized")
 	// ErrPayloadTooLarge: the payload is over Capabilities.MaxPayload.
 	ErrPayloadTooLarge = errors.New("eventpub: payload too large")
 	// ErrInvalidChannel: the channel name is empty or the broker cannot carry it.
@@ -132,7 +137,13 @@ var (
 type BatchError struct {
 	// Sent counts the messages at the front of the batch that were surely sent.
 	Sent int
-	// Err is why the rest was not.
+	// Results, when not nil, has one entry per message of the batch: nil
+	// for a message surely sent, else why it was not. A driver that learns
+	// each message's fate (a reply per pipelined command, an ack per
+	// message) sets it, so that a message refused in the middle of a batch
+	// does not make the caller send the messages after it again.
+	Results []error
+	// Err is why the batch did not go through whole.
 	Err error
 }
 
