@@ -49,6 +49,7 @@ type config struct {
 	errorHandler func(error)
 	errorEvery   time.Duration
 	keepOpen     bool
+	messageIDs   bool
 }
 
 func defaultConfig() config {
@@ -108,3 +109,10 @@ func WithErrorHandler(h func(error)) Option { return func(c *config) { c.errorHa
 // caller goes on using or closes itself. By default the Publisher owns its
 // transport and Close closes it.
 func WithKeepOpen() Option { return func(c *config) { c.keepOpen = true } }
+
+// WithMessageIDs gives every message a unique transport.HeaderMessageID
+// header, fixed when the message is accepted and kept across retries. A
+// broker that de-duplicates by id (NATS JetStream) then stores a message
+// once even when the async sender resends a batch whose acks were lost in a
+// broken connection. Drivers without headers (Redis) ignore it.
+func WithMessageIDs() Option { return func(c *config) { c.messageIDs = true } }

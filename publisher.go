@@ -34,6 +34,8 @@ package eventpub
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"maps"
 	"strconv"
@@ -71,6 +73,9 @@ type Publisher struct {
 
 	q *queue // nil unless async
 
+	idPrefix string        // WithMessageIDs: random per Publisher
+	idSeq    atomic.Uint64 // WithMessageIDs: the next id's number
+
 	accepted  atomic.Uint64
 	published atomic.Uint64
 	dropped   atomic.Uint64
@@ -100,10 +105,23 @@ func New(t transport.Transport, opts ...Option) *Publisher {
 		prefix = p.cfg.namespace + ":"
 	}
 	p.logs, p.events, p.stats = prefix+"logs", prefix+"events", prefix+"stats"
+	if p.cfg.messageIDs {
+		var r [8]byte
+		_, _ = rand.Read(r[:])
+		p.idPrefix = hex.EncodeToString(r[:]) + "-"
+	}
 	if p.err == nil && p.cfg.async {
 		p.q = newQueue(p)
 	}
 	return p
+}
+
+// withID returns header with a fresh message id added (WithMessageIDs).
+func (p *Publisher) withID(header map[string]string) map[string]string {
+	h := make(map[string]string, len(header)+1)
+	maps.Copy(h, header)
+	h[transport.HeaderMessageID] = p.idPrefix + strconv.FormatUint(p.idSeq.Add(1), 10)
+	return h
 }
 
 // Open returns a Publisher on the transport that rawURL names. The driver
@@ -191,8 +209,8 @@ func (p *Publisher) PublishMessage(ctx context.Context, msg transport.Message) e
 	b := getBuf()
 	*b = append(*b, msg.Payload...)
 	header := msg.Header
-	if p.q != nil && len(header) > 0 {
-		header = maps.Clone(header)
+	if p.q != nil && len(header) > 0 && !p.cfg.messageIDs {
+		header = maps.Clone(header) // the queue keeps it; withID copies anyway
 	}
 	return p.send(ctx, msg.Channel, b, header)
 }
@@ -203,6 +221,9 @@ func (p *Publisher) send(ctx context.Context, channel string, b *[]byte, header 
 	if err := p.check(ctx); err != nil {
 		putBuf(b)
 		return err
+	}
+	if p.cfg.messageIDs {
+		header = p.withID(header)
 	}
 	if p.q != nil {
 		return p.q.push(ctx, entry{channel: channel, buf: b, header: header}) // counts what it accepts

@@ -183,3 +183,22 @@ func TestPublishMessageCarriesHeaderAndKeepOpen(t *testing.T) {
 		_ = mem.Close()
 	}
 }
+
+func TestMessageIDs(t *testing.T) {
+	ctx := context.Background()
+	pub, rec, _ := newRecorded(t, eventpub.WithMessageIDs())
+	must(t, pub.PublishEvent(ctx, "t", nil))
+	own := map[string]string{"k": "v"}
+	must(t, pub.PublishMessage(ctx, transport.Message{Channel: "codeworm:events", Payload: []byte("x"), Header: own}))
+	msgs := rec.Messages("codeworm:events")
+	if len(msgs) != 2 {
+		t.Fatalf("recorded %d messages", len(msgs))
+	}
+	id0, id1 := msgs[0].Header[transport.HeaderMessageID], msgs[1].Header[transport.HeaderMessageID]
+	if id0 == "" || id1 == "" || id0 == id1 {
+		t.Fatalf("message ids %q and %q: want two different ones", id0, id1)
+	}
+	if msgs[1].Header["k"] != "v" || len(own) != 1 {
+		t.Fatalf("the caller's header: recorded %v, caller's map now %v", msgs[1].Header, own)
+	}
+}

@@ -24,7 +24,12 @@ const (
 // cutFor at seq cutAt, and returns what the subscriber received, the
 // calls that failed, the seq published when the link came back, and the
 // publisher's metrics after Close.
-func outageRun(t *testing.T, b backend, capacity int, policy eventpub.OverflowPolicy) (got []int, failed map[int]error, restoredAt int, m eventpub.Metrics) {
+func outageRun(t *testing.T, b backend, capacity int, policy eventpub.OverflowPolicy, opts ...eventpub.Option) (got []int, failed map[int]error, restoredAt int, m eventpub.Metrics) {
+	return outageRunCut(t, b, (*faultproxy.Proxy).Cut, capacity, policy, opts...)
+}
+
+// outageRunCut is outageRun with the way the link is cut.
+func outageRunCut(t *testing.T, b backend, cut func(*faultproxy.Proxy), capacity int, policy eventpub.OverflowPolicy, opts ...eventpub.Option) (got []int, failed map[int]error, restoredAt int, m eventpub.Metrics) {
 	ns := unique("outage")
 	sub, err := b.dial(t, b.addr).Subscribe(context.Background(), ns+":events")
 	if err != nil {
@@ -34,7 +39,8 @@ func outageRun(t *testing.T, b backend, capacity int, policy eventpub.OverflowPo
 	c := collect(t, sub)
 
 	proxy := faultproxy.Start(t, b.addr)
-	pub := eventpub.New(b.dial(t, proxy.Addr()), eventpub.WithNamespace(ns), eventpub.WithAsync(capacity, policy))
+	opts = append([]eventpub.Option{eventpub.WithNamespace(ns), eventpub.WithAsync(capacity, policy)}, opts...)
+	pub := eventpub.New(b.dial(t, proxy.Addr()), opts...)
 	defer pub.Close(context.Background())
 
 	restored := make(chan struct{})
@@ -44,7 +50,7 @@ func outageRun(t *testing.T, b backend, capacity int, policy eventpub.OverflowPo
 		current = seq
 		if seq == cutAt {
 			go func() {
-				proxy.Cut()
+				cut(proxy)
 				time.Sleep(cutFor)
 				proxy.Pass()
 				close(restored)
@@ -91,6 +97,33 @@ func TestOutageLosesNothing(t *testing.T) {
 			}
 			if len(got) != outageN || m.Published != outageN || m.Dropped != 0 {
 				t.Fatalf("received %d of %d; metrics %+v", len(got), outageN, m)
+			}
+		})
+	}
+}
+
+// lostAcks cuts the link so that the sender cannot know what arrived: for
+// 300 ms the broker gets every message but the client no ack, then the
+// link breaks with those acks undelivered.
+func lostAcks(p *faultproxy.Proxy) {
+	p.StallReplies()
+	time.Sleep(300 * time.Millisecond)
+	p.CutHard()
+}
+
+// TestLostAcksWithMessageIDs: after a cut that loses acks the sender resends
+// what it cannot know was stored; with WithMessageIDs JetStream stores each
+// message once all the same. Without ids the resent messages arrive twice
+// (Redis pub/sub has no ids: a link lost that way duplicates there).
+func TestLostAcksWithMessageIDs(t *testing.T) {
+	if testing.Short() {
+		t.Skip("8 s of paced publishing per broker; skipped with -short")
+	}
+	for _, b := range natsBackends(t) {
+		t.Run(b.name, func(t *testing.T) {
+			got, failed, _, m := outageRunCut(t, b, lostAcks, 2*outageN, eventpub.DropNewest, eventpub.WithMessageIDs())
+			if len(failed) != 0 || len(got) != outageN || m.Published != outageN {
+				t.Fatalf("received %d of %d (%d calls failed); metrics %+v", len(got), outageN, len(failed), m)
 			}
 		})
 	}

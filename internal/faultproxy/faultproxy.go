@@ -47,6 +47,7 @@ const (
 	modePass mode = iota
 	modeRefuse
 	modeStall
+	modeStallReplies
 	modeCut
 )
 
@@ -135,6 +136,12 @@ func (p *Proxy) Refuse() { p.setMode(modeRefuse) }
 // out and its writes eventually block. New connections are accepted and
 // stalled too.
 func (p *Proxy) Stall() { p.setMode(modeStall) }
+
+// StallReplies holds server-to-client bytes until Pass or Refuse, while
+// client-to-server bytes flow: the server acts on requests whose replies
+// the client does not get. Followed by CutHard, it makes the case a client
+// cannot settle: a request that arrived but was never answered.
+func (p *Proxy) StallReplies() { p.setMode(modeStallReplies) }
 
 func (p *Proxy) setMode(m mode) {
 	p.mu.Lock()
@@ -262,7 +269,7 @@ func (p *Proxy) acceptLoop() {
 			continue
 		}
 		p.mu.Lock()
-		if p.closed || (p.mode != modePass && p.mode != modeStall) {
+		if p.closed || !(p.mode == modePass || p.mode == modeStall || p.mode == modeStallReplies) {
 			p.mu.Unlock()
 			client.Close()
 			server.Close()
@@ -286,5 +293,5 @@ func (p *Proxy) isClosed() bool {
 func (p *Proxy) accepting() bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return !p.closed && (p.mode == modePass || p.mode == modeStall)
+	return !p.closed && (p.mode == modePass || p.mode == modeStall || p.mode == modeStallReplies)
 }

@@ -381,3 +381,21 @@ func roundTripVia(t *testing.T, c, s net.Conn) {
 func isReset(err error) bool {
 	return errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
 }
+
+func TestStallRepliesLetsRequestsThroughAndHoldsReplies(t *testing.T) {
+	srv := startTarget(t, false)
+	p := Start(t, srv.addr())
+	c := dial(t, p.Addr())
+	s := srv.next(t)
+	roundTripVia(t, c, s)
+
+	p.StallReplies()
+	send(t, c, "req")
+	expect(t, s, "req") // the server gets the request
+	send(t, s, "reply")
+	expectSilence(t, c) // the client does not get the reply
+
+	p.Pass()
+	expect(t, c, "reply")
+	roundTripVia(t, c, s)
+}

@@ -68,7 +68,7 @@ func (p *Proxy) gate(l *link, toClient bool) bool {
 			return false
 		case l.cutting:
 			return toClient
-		case p.mode == modeStall:
+		case p.mode == modeStall, p.mode == modeStallReplies && toClient:
 			p.cond.Wait()
 		default:
 			return true
