@@ -54,7 +54,13 @@ type Config struct {
 	// buffered it. JetStream mode always waits for the stream's ack.
 	Flush bool
 	// PublishTimeout bounds a Publish that waits (Flush or JetStream ack)
-	// when its context has no deadline. Default 5 s.
+	// when its context has no deadline. Default 5 s. On connections Open
+	// makes it also bounds one socket write: nats.go writes holding the
+	// lock every publish needs, so on a link that stalls with the
+	// connection still open a core Publish can block for up to
+	// PublishTimeout whatever its context (twice that when its own write
+	// is the next to stall), after which the connection reconnects and
+	// Publish fails fast with ErrUnavailable.
 	PublishTimeout time.Duration
 
 	// ReconnectBuffer is how many bytes of core-mode publishes nats.go keeps
@@ -66,7 +72,9 @@ type Config struct {
 	// lost if the process ends first. JetStream mode never buffers: an ack
 	// cannot come while the connection is down.
 	ReconnectBuffer int
-	// ConnectTimeout bounds one attempt to reach one server. Default 2 s.
+	// ConnectTimeout bounds one attempt to reach one server (dial and
+	// handshake). Default 2 s. Open's context can shorten the first
+	// attempt only; every reconnect gets the whole ConnectTimeout.
 	ConnectTimeout time.Duration
 	// ReconnectWait is the pause between reconnect rounds (nats.go adds
 	// jitter). Default 250 ms. Reconnecting never gives up until Close.

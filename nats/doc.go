@@ -45,10 +45,18 @@
 // publishes then succeed while down until the buffer is full, then fail with
 // ErrUnavailable. JetStream publishes waiting for an ack fail as soon as the
 // connection drops. Subscriptions resume after a reconnect: core ones from
-// that moment, JetStream ones after the last message they delivered.
+// that moment, JetStream ones after the last message they delivered. A link
+// that stalls with the connection open is dropped and reconnected once a
+// socket write has waited PublishTimeout (see Config.PublishTimeout).
 //
 // # Errors
 //
 // Failures map to the transport sentinels; refused credentials and TLS
-// failures give [ErrAuth]. Passwords and tokens never appear in errors.
+// failures give [ErrAuth], which also matches transport.ErrAuth and never
+// transport.ErrUnavailable. A publish or subscription the user's
+// permissions refuse gives transport.ErrAuth naming the subject. The server
+// answers a refused publish only with an error on the connection, so a
+// core Publish learns of it only with [WithFlush], and a JetStream Publish
+// once its ack wait (PublishTimeout) ends. Passwords and tokens never
+// appear in errors.
 package nats

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/eventpub/eventpub/transport"
@@ -17,7 +19,80 @@ import (
 // ErrAuth reports that the server refused the credentials or the TLS
 // handshake failed. It is a configuration error, not an outage: retrying
 // with the same settings will not help. Its text never holds the secret.
+// An error that matches it with errors.Is also matches transport.ErrAuth,
+// and never transport.ErrUnavailable.
 var ErrAuth = errors.New("eventpub/nats: authentication or TLS handshake failed")
+
+// authError is a refused credential or permission: it matches
+// transport.ErrAuth, nats.ErrAuth for refused credentials, and its cause.
+type authError struct {
+	msg   string
+	creds bool // the credentials or TLS settings were refused
+	cause error
+}
+
+func (e *authError) Error() string { return e.msg }
+
+func (e *authError) Unwrap() []error {
+	if e.creds {
+		return []error{ErrAuth, transport.ErrAuth, e.cause}
+	}
+	return []error{transport.ErrAuth, e.cause}
+}
+
+// credsErr reports refused credentials or TLS settings; where says on
+// which servers ("" for none). cause must be scrubbed already.
+func credsErr(where string, cause error) error {
+	msg := ErrAuth.Error()
+	if where != "" {
+		msg += " on " + where
+	}
+	return &authError{msg: msg + ": " + cause.Error(), creds: true, cause: cause}
+}
+
+// permissionRe finds the operation and subject in the server's
+// "Permissions Violation for Publish to "subj"" error.
+var permissionRe = regexp.MustCompile(`(?i)permissions violation for (publish|subscription) to "([^"]*)"`)
+
+// permissionViolation returns the operation and subject of a permissions
+// violation the server reported, or ok false when err is not one.
+func permissionViolation(err error) (op, subject string, ok bool) {
+	if err == nil || !errors.Is(err, natsgo.ErrPermissionViolation) {
+		return "", "", false
+	}
+	m := permissionRe.FindStringSubmatch(err.Error())
+	if m == nil {
+		return "", "", false
+	}
+	return strings.ToLower(m[1]), m[2], true
+}
+
+// permissionErr reports a permissions violation of kind op ("publish" or
+// "subscription") on one of subjects (a subject ending in ">" matches as a
+// pattern) that the server sent after before was the connection's last
+// error. nats.go learns of a refused publish or subscription only from an
+// asynchronous -ERR, which it keeps as the last error, so callers check
+// after a round trip. It returns nil when there is none.
+func (t *Transport) permissionErr(before error, op string, subjects ...string) error {
+	le := t.nc.LastError()
+	if le == nil || le == before {
+		return nil
+	}
+	kind, subj, ok := permissionViolation(le)
+	if !ok || kind != op || !slices.ContainsFunc(subjects, func(s string) bool {
+		return s == subj || (strings.HasSuffix(s, ">") && subjectMatches(s, subj))
+	}) {
+		return nil
+	}
+	what := "publish to"
+	if op == "subscription" {
+		what = "subscribe to"
+	}
+	return &authError{
+		msg:   fmt.Sprintf("%s: the server does not permit this user to %s subject %q", transport.ErrAuth, what, subj),
+		cause: le,
+	}
+}
 
 // scrubbed keeps an error's identity for errors.Is but shows a cleaned text.
 type scrubbed struct {
@@ -95,10 +170,15 @@ func (t *Transport) classify(ctx context.Context, err error) error {
 		return transport.Invalid(transport.ErrInvalidChannel, "%v", err)
 	case errors.Is(err, natsgo.ErrConnectionClosed) && t.closed.Load():
 		return transport.ErrClosed
+	case errors.Is(err, jetstream.ErrJetStreamPublisherClosed):
+		// Close dropped the ack of a publish still in flight.
+		return transport.ErrClosed
 	case errors.Is(err, jetstream.ErrJetStreamNotEnabled), errors.Is(err, jetstream.ErrJetStreamNotEnabledForAccount):
 		return fmt.Errorf("eventpub/nats: JetStream mode needs a server (and account) with JetStream enabled: %w", err)
+	case errors.Is(err, natsgo.ErrPermissionViolation):
+		return &authError{msg: transport.ErrAuth.Error() + ": " + err.Error(), cause: err}
 	case isAuthErr(err):
-		return fmt.Errorf("%w: %v", ErrAuth, err)
+		return credsErr("", err)
 	case errors.Is(err, natsgo.ErrConnectionClosed), errors.Is(err, natsgo.ErrNoServers),
 		errors.Is(err, natsgo.ErrReconnectBufExceeded), errors.Is(err, natsgo.ErrDisconnected),
 		errors.Is(err, natsgo.ErrConnectionReconnecting), errors.Is(err, natsgo.ErrStaleConnection),

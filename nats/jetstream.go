@@ -146,9 +146,10 @@ func (t *Transport) publishJS(ctx context.Context, msg transport.Message) error 
 	if err != nil {
 		return err
 	}
+	before := t.nc.LastError()
 	for attempt := 0; ; attempt++ {
 		if _, err := t.streamFor(ctx, subj); err != nil {
-			return err
+			return t.refused(ctx, before, subj, err)
 		}
 		fut, err := t.js.PublishMsgAsync(t.jsMsg(subj, msg), noRetry...)
 		if err == nil {
@@ -158,16 +159,41 @@ func (t *Transport) publishJS(ctx context.Context, msg transport.Message) error 
 			t.streams.bySubject.Delete(subj)
 			continue
 		}
-		return t.classify(ctx, err)
+		if err != nil {
+			return t.refused(ctx, before, subj, t.classify(ctx, err))
+		}
+		return nil
 	}
+}
+
+// refused returns err, a classified failure to publish on subj, or the
+// permissions violation behind it. A refused publish (or JetStream API
+// request) gets no answer from the server, only an -ERR on the connection,
+// so it shows as a timeout: when such an -ERR for subj or the JetStream
+// API came since before, that is the error.
+func (t *Transport) refused(ctx context.Context, before error, subj string, err error) error {
+	if ctx.Err() == nil {
+		if pe := t.permissionErr(before, "publish", subj, "$JS.API.>"); pe != nil {
+			return pe
+		}
+	}
+	return err
 }
 
 func (t *Transport) jsMsg(subj string, msg transport.Message) *natsgo.Msg {
 	return &natsgo.Msg{Subject: subj, Data: msg.Payload, Header: toNATSHeader(msg.Header)}
 }
 
-// waitAck waits for fut's ack, the context, or the connection to drop.
+// waitAck waits for fut's ack, the context, or the connection to drop. An
+// ack that has already arrived wins over a context that has ended.
 func (t *Transport) waitAck(ctx context.Context, fut jetstream.PubAckFuture) error {
+	select {
+	case <-fut.Ok():
+		return nil
+	case err := <-fut.Err():
+		return err
+	default:
+	}
 	down := *t.down.Load()
 	if isClosedChan(down) {
 		if t.nc.Status() != natsgo.CONNECTED {
@@ -190,48 +216,79 @@ func (t *Transport) waitAck(ctx context.Context, fut jetstream.PubAckFuture) err
 	}
 }
 
-// publishBatchJS sends every message, then waits for every ack.
+// publishBatchJS sends every message, then waits for every ack. A message
+// refused on its own does not stop the others; a failure that stops every
+// message (the connection, Close, the context) ends the sending, and the
+// messages not sent get that error.
 func (t *Transport) publishBatchJS(ctx context.Context, msgs []transport.Message) error {
-	futs := make([]jetstream.PubAckFuture, 0, len(msgs))
-	var sendErr error
-	for _, msg := range msgs {
+	before := t.nc.LastError()
+	var results []error // made at the first failure
+	fail := func(i int, err error) {
+		if results == nil {
+			results = make([]error, len(msgs))
+		}
+		results[i] = err
+	}
+	futs := make([]jetstream.PubAckFuture, len(msgs))
+	last := -1 // the last message sent
+	for i, msg := range msgs {
 		subj, err := t.check(ctx, msg)
 		if err == nil {
-			_, err = t.streamFor(ctx, subj)
+			if _, err = t.streamFor(ctx, subj); err != nil {
+				err = t.refused(ctx, before, subj, err)
+			}
 		}
-		var fut jetstream.PubAckFuture
 		if err == nil {
-			fut, err = t.js.PublishMsgAsync(t.jsMsg(subj, msg), noRetry...)
+			futs[i], err = t.js.PublishMsgAsync(t.jsMsg(subj, msg), noRetry...)
 			err = t.classify(ctx, err)
 		}
-		if err != nil {
-			sendErr = err
+		if err == nil {
+			last = i
+			continue
+		}
+		futs[i] = nil
+		fail(i, err)
+		if stopsAll(ctx, err) {
+			for j := i + 1; j < len(msgs); j++ {
+				fail(j, err)
+			}
 			break
 		}
-		futs = append(futs, fut)
 	}
 	// Acks come back in order: waiting for the last one first means one
 	// wake-up for the batch; the loop below then mostly finds them done.
 	// A future's channels deliver once, so the last one's result is kept.
-	n := len(futs)
 	var lastErr error
-	if n > 1 {
-		lastErr = t.waitAck(ctx, futs[n-1])
+	if last >= 0 {
+		lastErr = t.waitAck(ctx, futs[last])
 	}
 	for i, fut := range futs {
+		if fut == nil {
+			continue
+		}
 		err := lastErr
-		if i < n-1 || n == 1 {
+		if i != last {
 			err = t.waitAck(ctx, fut)
 		}
 		if err != nil {
 			if errors.Is(err, jetstream.ErrNoStreamResponse) {
 				t.streams.bySubject.Delete(fut.Msg().Subject)
 			}
-			return &transport.BatchError{Sent: i, Err: t.classify(ctx, err)}
+			subj := fut.Msg().Subject
+			fail(i, t.refused(ctx, before, subj, t.classify(ctx, err)))
 		}
 	}
-	if sendErr != nil {
-		return &transport.BatchError{Sent: len(futs), Err: sendErr}
+	if results == nil {
+		return nil
 	}
-	return nil
+	sent := 0
+	for results[sent] == nil {
+		sent++
+	}
+	return &transport.BatchError{Sent: sent, Results: results, Err: results[sent]}
+}
+
+// stopsAll reports errors after which no later message of a batch can go.
+func stopsAll(ctx context.Context, err error) bool {
+	return ctx.Err() != nil || errors.Is(err, transport.ErrUnavailable) || errors.Is(err, transport.ErrClosed)
 }

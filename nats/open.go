@@ -256,32 +256,51 @@ func Connect(ctx context.Context, cfg Config) (*Transport, error) {
 	if len(cfg.Servers) == 0 {
 		return nil, errors.New("eventpub/nats: no server URL given")
 	}
-	nopts, err := cfg.natsOptions(ctx)
+	nopts, err := cfg.natsOptions()
 	if err != nil {
 		return nil, err
 	}
+	// Open's context bounds only the first attempt: the dialer applies it
+	// to that attempt's dials and handshakes, while the Timeout option
+	// nats.go keeps for every reconnect stays ConnectTimeout.
+	dialer := newFirstDialer(ctx, cfg.ConnectTimeout)
+	nopts = append(nopts, natsgo.SetCustomDialer(dialer))
 	servers := strings.Join(cfg.Servers, ",")
 	// One direct attempt tells refused credentials (a settings error) from
 	// a server that is down (connect in the background).
 	nc, err := natsgo.Connect(servers, nopts...)
 	if err != nil {
 		if isAuthErr(err) {
-			return nil, fmt.Errorf("%w on %s: %v", ErrAuth, cfg.serverList(), cfg.scrub(err))
+			return nil, credsErr(cfg.serverList(), cfg.scrub(err))
 		}
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
+		if err := ctxOver(ctx); err != nil {
+			return nil, err
 		}
 		nc, err = natsgo.Connect(servers, append(nopts, natsgo.RetryOnFailedConnect(true))...)
 		if err != nil {
 			return nil, fmt.Errorf("eventpub/nats: connect to %s: %w", cfg.serverList(), transport.Unavailable(cfg.scrub(err)))
 		}
 	}
+	dialer.firstOver()
 	t, err := newTransport(nc, cfg, true)
 	if err != nil {
 		nc.Close()
 		return nil, err
 	}
 	return t, nil
+}
+
+// ctxOver returns ctx.Err(), or DeadlineExceeded once the deadline has
+// passed (a handshake clipped to it can fail a moment before ctx's own
+// timer marks it done).
+func ctxOver(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if dl, ok := ctx.Deadline(); ok && !time.Now().Before(dl) {
+		return context.DeadlineExceeded
+	}
+	return nil
 }
 
 // serverList names the servers without secrets.
@@ -293,26 +312,26 @@ func (c *Config) serverList() string {
 	return strings.Join(out, ",")
 }
 
-func (c *Config) natsOptions(ctx context.Context) ([]natsgo.Option, error) {
-	timeout := c.ConnectTimeout
-	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < timeout {
-		timeout = max(time.Until(dl), time.Millisecond)
-	}
+func (c *Config) natsOptions() ([]natsgo.Option, error) {
 	rbuf := c.ReconnectBuffer
 	if rbuf == 0 {
 		rbuf = -1 // nats.go: keep nothing while reconnecting
 	}
 	opts := []natsgo.Option{
 		natsgo.Name(c.Name),
-		natsgo.Timeout(timeout),
+		natsgo.Timeout(c.ConnectTimeout),
 		natsgo.MaxReconnects(-1),
 		natsgo.ReconnectWait(c.ReconnectWait),
 		natsgo.ReconnectJitter(100*time.Millisecond, time.Second),
 		natsgo.ReconnectBufSize(rbuf),
 		natsgo.PingInterval(10 * time.Second),
-		// A socket write that stalls this long marks the connection stale,
-		// so a full buffer cannot hold Publish for nats.go's default minute.
+		// nats.go writes to the socket holding the lock every publish
+		// takes, so a stalled link holds Publish until that write times
+		// out; bound it by PublishTimeout (nats.go's default is a minute)
+		// and then reconnect, so later publishes fail fast instead of each
+		// waiting out another stalled write.
 		natsgo.FlusherTimeout(c.PublishTimeout),
+		natsgo.ReconnectOnFlusherError(),
 		natsgo.MaxPingsOutstanding(2),
 		// Async errors (e.g. slow consumers) surface through Subscription;
 		// keep nats.go from printing them.

@@ -24,22 +24,37 @@ func (t *Transport) Publish(ctx context.Context, msg transport.Message) error {
 	if err != nil {
 		return err
 	}
+	if !t.cfg.Flush {
+		return t.classify(ctx, t.send(subj, msg))
+	}
+	before := t.nc.LastError()
 	if err := t.send(subj, msg); err != nil {
 		return t.classify(ctx, err)
 	}
-	if t.cfg.Flush {
-		return t.classify(ctx, t.flush(ctx))
+	if err := t.flush(ctx); err != nil {
+		return t.classify(ctx, err)
 	}
-	return nil
+	return t.permissionErr(before, "publish", subj)
 }
 
-// PublishBatch sends msgs in order. Core mode buffers them all and, with
-// Flush, waits for the server once. JetStream mode sends them all without
-// waiting, then waits for every ack. On failure the *transport.BatchError
-// counts the leading messages surely sent (acked in JetStream mode).
+// PublishBatch sends msgs in order. Core mode buffers them all, stopping
+// at the first that fails, and, with Flush, waits for the server once; it
+// does not learn each message's fate, so its *transport.BatchError has no
+// Results. JetStream mode sends them all without waiting, then waits for
+// every ack; a message refused on its own (a bad channel, a payload too
+// large, the stream's answer) does not stop the ones after it, and the
+// *transport.BatchError's Results give each message's fate. In both modes
+// its Sent counts the leading messages surely sent (acked in JetStream
+// mode).
 func (t *Transport) PublishBatch(ctx context.Context, msgs []transport.Message) error {
 	if t.js != nil {
 		return t.publishBatchJS(ctx, msgs)
+	}
+	var before error
+	var subjects []string
+	if t.cfg.Flush {
+		before = t.nc.LastError()
+		subjects = make([]string, 0, len(msgs))
 	}
 	for i, msg := range msgs {
 		subj, err := t.check(ctx, msg)
@@ -49,10 +64,18 @@ func (t *Transport) PublishBatch(ctx context.Context, msgs []transport.Message) 
 		if err != nil {
 			return &transport.BatchError{Sent: i, Err: err}
 		}
+		if t.cfg.Flush {
+			subjects = append(subjects, subj)
+		}
 	}
 	if t.cfg.Flush && len(msgs) > 0 {
-		if err := t.classify(ctx, t.flush(ctx)); err != nil {
-			// Nothing is sure once the round trip failed.
+		err := t.classify(ctx, t.flush(ctx))
+		if err == nil {
+			err = t.permissionErr(before, "publish", subjects...)
+		}
+		if err != nil {
+			// Nothing is sure once the round trip failed, and the server
+			// names only the last subject it refused.
 			return &transport.BatchError{Sent: 0, Err: err}
 		}
 	}

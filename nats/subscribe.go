@@ -96,11 +96,17 @@ func (t *Transport) subscribe(ctx context.Context, start Start, wild bool, names
 	if !t.connected() {
 		return nil, t.downErr()
 	}
+	before := t.nc.LastError()
 	var err error
 	if t.js != nil {
 		err = s.startJS(ctx, start, subjects)
+		if err != nil && ctx.Err() == nil {
+			if pe := t.permissionErr(before, "publish", "$JS.API.>"); pe != nil {
+				err = pe
+			}
+		}
 	} else {
-		err = s.startCore(ctx, subjects)
+		err = s.startCore(ctx, before, subjects)
 	}
 	if err != nil {
 		_ = s.Close()
@@ -113,7 +119,7 @@ func (t *Transport) subscribe(ctx context.Context, start Start, wild bool, names
 	return s, nil
 }
 
-func (s *subscription) startCore(ctx context.Context, subjects []string) error {
+func (s *subscription) startCore(ctx context.Context, before error, subjects []string) error {
 	for _, subj := range subjects {
 		sub, err := s.t.nc.Subscribe(subj, s.deliverCore)
 		if err != nil {
@@ -121,8 +127,12 @@ func (s *subscription) startCore(ctx context.Context, subjects []string) error {
 		}
 		s.core = append(s.core, sub)
 	}
-	// One round trip: the server has every SUB before Subscribe returns.
-	return s.t.classify(ctx, s.t.flush(ctx))
+	// One round trip: the server has every SUB before Subscribe returns,
+	// and has refused any it does not permit.
+	if err := s.t.flush(ctx); err != nil {
+		return s.t.classify(ctx, err)
+	}
+	return s.t.permissionErr(before, "subscription", subjects...)
 }
 
 func (s *subscription) deliverCore(m *natsgo.Msg) {
@@ -196,35 +206,40 @@ func (s *subscription) Next(ctx context.Context) (transport.Message, error) {
 
 // Close stops delivery and waits until no message is being handed over.
 func (s *subscription) Close() error {
+	s.close(true)
+	return nil
+}
+
+// close stops delivery. A JetStream consumer stops at once while
+// connected. While the connection is down, nats.go's ordered consumer can
+// hold its lock in a reset until a request times out, so Stop runs on its
+// own goroutine, which the Transport tracks; with wait, close waits for it
+// up to PublishTimeout while connected. The Transport's Close waits for
+// the rest.
+func (s *subscription) close(wait bool) {
 	s.once.Do(func() {
 		close(s.done)
 		for _, sub := range s.core {
 			_ = sub.Unsubscribe()
 		}
-		// A JetStream consumer stops at once while connected. While the
-		// connection is down, nats.go's ordered consumer can hold its lock
-		// in a reset until a request times out, so Stop runs on its own
-		// goroutine and Close waits for it only while connected; the
-		// Transport's Close waits for the rest once the connection is gone.
 		if len(s.cons) > 0 {
-			stopped := make(chan struct{})
-			s.t.stopping.Add(1)
+			stopped := s.t.startStopping()
 			go func() {
-				defer s.t.stopping.Done()
-				defer close(stopped)
+				defer s.t.doneStopping(stopped)
 				for _, cc := range s.cons {
 					cc.Stop()
 					<-cc.Closed()
 				}
 			}()
-			if s.t.nc.Status() == natsgo.CONNECTED {
+			if wait && s.t.nc.Status() == natsgo.CONNECTED {
+				timer := time.NewTimer(s.t.cfg.PublishTimeout)
 				select {
 				case <-stopped:
-				case <-time.After(s.t.cfg.PublishTimeout):
+				case <-timer.C:
 				}
+				timer.Stop()
 			}
 		}
 		s.t.untrack(s)
 	})
-	return nil
 }

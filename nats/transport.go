@@ -3,7 +3,6 @@ package nats
 import (
 	"context"
 	"errors"
-	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -20,10 +19,7 @@ type Transport struct {
 	cfg   Config
 	nc    *natsgo.Conn
 	owned bool // Close closes nc
-	// stopping counts JetStream consumers still stopping after their
-	// Subscription closed.
-	stopping sync.WaitGroup
-	js       jetstream.JetStream
+	js    jetstream.JetStream
 
 	up     atomic.Bool                   // the connection is CONNECTED
 	down   atomic.Pointer[chan struct{}] // closed when the connection drops
@@ -36,10 +32,11 @@ type Transport struct {
 	streams streamCache // JetStream: which stream holds each subject
 
 	mu   sync.Mutex
-	subs map[closer]struct{}
+	subs map[*subscription]struct{}
+	// stopping holds, for each closed Subscription whose JetStream
+	// consumers are still stopping, a channel closed once they have.
+	stopping map[chan struct{}]struct{}
 }
-
-type closer interface{ Close() error }
 
 var (
 	_ transport.Transport         = (*Transport)(nil)
@@ -71,7 +68,7 @@ func newTransport(nc *natsgo.Conn, cfg Config, owned bool) (*Transport, error) {
 	if nc.IsClosed() {
 		return nil, transport.Unavailable(natsgo.ErrConnectionClosed)
 	}
-	t := &Transport{cfg: cfg, nc: nc, owned: owned, subs: map[closer]struct{}{}}
+	t := &Transport{cfg: cfg, nc: nc, owned: owned, subs: map[*subscription]struct{}{}, stopping: map[chan struct{}]struct{}{}}
 	ch := make(chan struct{})
 	t.down.Store(&ch)
 	t.statusCh = nc.StatusChanged()
@@ -161,7 +158,7 @@ func (t *Transport) downErr() error {
 	}
 	if t.nc.IsClosed() {
 		if le := t.nc.LastError(); le != nil && isAuthErr(le) {
-			return fmt.Errorf("%w: %v", ErrAuth, t.cfg.scrub(le))
+			return credsErr("", t.cfg.scrub(le))
 		}
 		return transport.Unavailable(natsgo.ErrConnectionClosed)
 	}
@@ -214,19 +211,28 @@ func (t *Transport) flush(ctx context.Context) error {
 
 // Close ends every subscription, sends what nats.go still buffers and, when
 // the Transport opened the connection, closes it. It is idempotent.
+//
+// A JetStream publish still waiting for its ack then fails with
+// transport.ErrClosed (Close first waits up to PublishTimeout for acks on
+// their way). Close waits for JetStream subscriptions to stop. On a
+// connection the caller passed to New, which stays open, it waits up to
+// PublishTimeout: while that connection is down, nats.go can hold a
+// consumer in a reset until its own request (10 s) and backoff end or the
+// connection comes back, and such a consumer finishes stopping on its own
+// after Close returns. It delivers nothing more.
 func (t *Transport) Close() error {
 	if t.closed.Swap(true) {
 		return nil
 	}
 	t.mu.Lock()
-	subs := make([]closer, 0, len(t.subs))
+	subs := make([]*subscription, 0, len(t.subs))
 	for s := range t.subs {
 		subs = append(subs, s)
 	}
 	t.subs = nil
 	t.mu.Unlock()
 	for _, s := range subs {
-		_ = s.Close()
+		s.close(false) // waited for below, all at once
 	}
 	if t.js != nil {
 		// Let acks that are on their way arrive before the connection goes
@@ -235,11 +241,19 @@ func (t *Transport) Close() error {
 		if !t.connected() {
 			wait = 0
 		}
+		timer := time.NewTimer(wait)
 		select {
 		case <-t.js.PublishAsyncComplete():
-		case <-time.After(wait):
+		case <-timer.C:
 		}
+		timer.Stop()
 		t.js.CleanupPublisher() // drops the reply subscription for acks
+	}
+	if !t.owned || t.connected() {
+		// Closing an owned connection stops the rest below.
+		timer := time.NewTimer(t.cfg.PublishTimeout)
+		t.waitStopping(timer.C)
+		timer.Stop()
 	}
 	var err error
 	if t.nc.Status() == natsgo.CONNECTED {
@@ -248,7 +262,7 @@ func (t *Transport) Close() error {
 	t.stopWatch()
 	if t.owned {
 		t.nc.Close()
-		t.stopping.Wait() // the connection is gone, so consumers stop now
+		t.waitStopping(nil) // the connection is gone, so consumers stop now
 	}
 	if err != nil {
 		return t.classify(nil, err)
@@ -256,7 +270,42 @@ func (t *Transport) Close() error {
 	return nil
 }
 
-func (t *Transport) track(s closer) bool {
+// startStopping registers a Subscription's consumers as stopping and
+// returns the channel doneStopping closes.
+func (t *Transport) startStopping() chan struct{} {
+	ch := make(chan struct{})
+	t.mu.Lock()
+	t.stopping[ch] = struct{}{}
+	t.mu.Unlock()
+	return ch
+}
+
+func (t *Transport) doneStopping(ch chan struct{}) {
+	t.mu.Lock()
+	delete(t.stopping, ch)
+	t.mu.Unlock()
+	close(ch)
+}
+
+// waitStopping waits until every consumer has stopped or limit fires (nil:
+// no limit).
+func (t *Transport) waitStopping(limit <-chan time.Time) {
+	t.mu.Lock()
+	chans := make([]chan struct{}, 0, len(t.stopping))
+	for ch := range t.stopping {
+		chans = append(chans, ch)
+	}
+	t.mu.Unlock()
+	for _, ch := range chans {
+		select {
+		case <-ch:
+		case <-limit:
+			return
+		}
+	}
+}
+
+func (t *Transport) track(s *subscription) bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.subs == nil {
@@ -266,7 +315,7 @@ func (t *Transport) track(s closer) bool {
 	return true
 }
 
-func (t *Transport) untrack(s closer) {
+func (t *Transport) untrack(s *subscription) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.subs != nil {
