@@ -187,6 +187,15 @@ func (t *Transport) jsMsg(subj string, msg transport.Message) *natsgo.Msg {
 // waitAck waits for fut's ack, the context, or the connection to drop. An
 // ack that has already arrived wins over a context that has ended.
 func (t *Transport) waitAck(ctx context.Context, fut jetstream.PubAckFuture) error {
+	err := t.awaitAck(ctx, fut)
+	if err != nil && (errors.Is(err, context.DeadlineExceeded) || errors.Is(err, jetstream.ErrAsyncPublishTimeout)) {
+		t.probeLink()
+	}
+	return err
+}
+
+// awaitAck waits for fut's ack, the context, or the connection to drop.
+func (t *Transport) awaitAck(ctx context.Context, fut jetstream.PubAckFuture) error {
 	select {
 	case <-fut.Ok():
 		return nil

@@ -28,6 +28,8 @@ type Transport struct {
 
 	statusCh chan natsgo.Status
 	watchWG  sync.WaitGroup
+	probing  atomic.Bool    // a link probe is running
+	probeWG  sync.WaitGroup // the link probe
 
 	streams streamCache // JetStream: which stream holds each subject
 
@@ -135,17 +137,39 @@ func isClosedChan(ch chan struct{}) bool {
 func (t *Transport) stopWatch() {
 	t.nc.RemoveStatusListener(t.statusCh)
 	t.watchWG.Wait()
+	t.probeWG.Wait()
 }
 
-// connected reports whether publishing can go to the server now. The state
-// the watcher keeps may lag a reconnect by a moment, so "down" is checked
-// against the connection itself.
-func (t *Transport) connected() bool {
-	if t.up.Load() {
-		return true
+// probeTimeout bounds the round trip that tells a slow server from a
+// stalled link.
+const probeTimeout = time.Second
+
+// probeLink runs after an ack did not come in time on a connection that
+// looks up: one PING round trip in the background tells a slow stream from
+// a link that carries nothing (an open socket to a paused host). nats.go's
+// own pings would notice only after minutes; on a failed probe the
+// connection reconnects at once, so calls fail fast until it is back.
+func (t *Transport) probeLink() {
+	if t.closed.Load() || !t.owned || t.nc.Status() != natsgo.CONNECTED || !t.probing.CompareAndSwap(false, true) {
+		return
 	}
-	return t.nc.Status() == natsgo.CONNECTED
+	t.probeWG.Add(1)
+	go func() {
+		defer t.probeWG.Done()
+		defer t.probing.Store(false)
+		if err := t.nc.FlushTimeout(probeTimeout); err != nil && !t.closed.Load() && t.nc.Status() == natsgo.CONNECTED {
+			_ = t.nc.ForceReconnect()
+		}
+	}()
 }
+
+// connected reports whether publishing can go to the server now, as the
+// watcher last saw it. It does not ask the connection: while nats.go tries
+// a reconnect over a stalled link it holds the connection's lock for the
+// whole connect timeout, and asking would wait that long. Right after a
+// reconnect the answer may lag by a moment (a call fails with
+// ErrUnavailable that could have gone through).
+func (t *Transport) connected() bool { return t.up.Load() }
 
 // errDown is the cause given while the connection is down.
 var errDown = errors.New("eventpub/nats: not connected to any NATS server (reconnecting in the background)")

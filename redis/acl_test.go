@@ -32,7 +32,7 @@ func TestACL(t *testing.T) {
 	t.Run("ForbiddenChannel", func(t *testing.T) {
 		tr := open(t, good)
 		err := tr.Publish(ctx5(t), transport.Message{Channel: "other:events", Payload: []byte("x")})
-		if !errors.Is(err, redis.ErrPermission) {
+		if !errors.Is(err, redis.ErrPermission) || !errors.Is(err, transport.ErrAuth) {
 			t.Fatalf("publish to other:events: %v, want ErrPermission", err)
 		}
 		if errors.Is(err, transport.ErrUnavailable) {
@@ -48,12 +48,29 @@ func TestACL(t *testing.T) {
 		t.Logf("forbidden: %v", err)
 	})
 
+	t.Run("ForbiddenInTheMiddleOfABatch", func(t *testing.T) {
+		tr := open(t, good)
+		msgs := []transport.Message{
+			{Channel: "codeworm:a", Payload: []byte("1")},
+			{Channel: "other:b", Payload: []byte("2")},
+			{Channel: "codeworm:c", Payload: []byte("3")},
+		}
+		err := tr.PublishBatch(ctx5(t), msgs)
+		var be *transport.BatchError
+		if !errors.As(err, &be) || be.Sent != 1 || len(be.Results) != 3 {
+			t.Fatalf("PublishBatch = %#v, want a BatchError with Sent 1 and 3 results", err)
+		}
+		if be.Results[0] != nil || !errors.Is(be.Results[1], redis.ErrPermission) || be.Results[2] != nil {
+			t.Fatalf("results %v: want [nil, ErrPermission, nil]", be.Results)
+		}
+	})
+
 	t.Run("WrongPassword", func(t *testing.T) {
 		const wrong = "not-the-pw-9911"
 		tr := open(t, "redis://pub:"+wrong+"@"+srv.Addr()+"/0")
 		err := tr.Publish(ctx5(t), transport.Message{Channel: "codeworm:x", Payload: []byte("x")})
-		if !errors.Is(err, redis.ErrAuth) || !errors.Is(err, transport.ErrUnavailable) {
-			t.Fatalf("wrong password: %v, want ErrAuth and ErrUnavailable", err)
+		if !errors.Is(err, redis.ErrAuth) || !errors.Is(err, transport.ErrAuth) || errors.Is(err, transport.ErrUnavailable) {
+			t.Fatalf("wrong password: %v, want ErrAuth (transport.ErrAuth, not ErrUnavailable)", err)
 		}
 		for _, s := range []string{err.Error(), tr.String()} {
 			if strings.Contains(s, wrong) || strings.Contains(s, pw) {

@@ -27,7 +27,9 @@ const (
 	DefaultMinBackoff = 50 * time.Millisecond
 	DefaultMaxBackoff = 2 * time.Second
 	// DefaultSubscriptionBuffer is how many received messages a
-	// subscription holds before reading from Redis pauses.
+	// subscription holds before reading from Redis pauses. Redis itself
+	// disconnects a subscriber that falls far behind
+	// (client-output-buffer-limit pubsub); what it held then is lost.
 	DefaultSubscriptionBuffer = 1024
 )
 
@@ -47,9 +49,10 @@ type Config struct {
 	// Sharded publishes with SPUBLISH and subscribes with SSUBSCRIBE
 	// (Redis 7+; on a Cluster a channel lives on the shard owning its slot).
 	Sharded bool
-	// PipelineConns is how many automatic pipelines may be in flight at
-	// once (at most 64). Fewer means larger pipelines. Default:
-	// GOMAXPROCS/2, at least 1 and at most 4.
+	// PipelineConns is how many connections Publish streams on for a
+	// standalone server, or how many go-redis pipelines may be in flight
+	// at once otherwise (at most 64). Fewer means larger pipelines.
+	// Default: GOMAXPROCS/2, at least 1 and at most 4.
 	PipelineConns int
 	// MaxPipeline caps the commands in one automatic pipeline.
 	// Default DefaultMaxPipeline.

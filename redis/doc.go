@@ -19,12 +19,20 @@
 //
 // # Publishing
 //
-// Publish calls from many goroutines are coalesced: a caller that finds a
-// pipeline lane idle sends its command at once on its own goroutine; callers
-// arriving meanwhile are queued and sent together in one pipeline by the
-// next of them, each still getting its own result ([Config.PipelineConns]
-// lanes, at most [Config.MaxPipeline] commands a pipeline). PublishBatch
-// sends a batch in one round trip. With [WithSharded] (Redis 7+, meant for
+// Publish calls from many goroutines are coalesced. On a standalone server
+// (a URL given to [Open], or a plain *goredis.Client given to [New]) the
+// driver streams PUBLISH on [Config.PipelineConns] connections of its own,
+// dialled with the client's Dialer, credentials, database and timeouts: a
+// caller that finds its connection idle writes at once on its own
+// goroutine; while replies are awaited, callers queue and the connection's
+// reader writes all they queued in one write as it wakes them, so writes
+// and replies overlap (at most [Config.MaxPipeline] commands a write).
+// Each caller still gets its own reply. go-redis hooks added to the client
+// do not see these PUBLISH commands. A Cluster or Sentinel client, or one
+// with a credentials provider or an OnConnect hook, publishes through
+// go-redis pipelines instead: callers arriving while one is in flight are
+// sent together in the next. PublishBatch sends a batch in one round trip
+// through go-redis. With [WithSharded] (Redis 7+, meant for
 // Redis Cluster) SPUBLISH and SSUBSCRIBE are used, so a channel's traffic
 // stays on the shard that owns its slot instead of reaching every node.
 //

@@ -13,12 +13,12 @@ import (
 // Errors specific to Redis. Both also carry the server's reply text.
 var (
 	// ErrPermission: the ACL user may not run the command on this channel
-	// (a NOPERM reply). Other channels may still work, so it does not match
-	// transport.ErrUnavailable.
+	// (a NOPERM reply). It also matches transport.ErrAuth. Other channels
+	// may still work.
 	ErrPermission = errors.New("redis: permission denied")
 	// ErrAuth: Redis refused the user name or password (WRONGPASS, NOAUTH).
-	// It also matches transport.ErrUnavailable, as no command can be sent
-	// until the credentials are fixed. The password is never in its text.
+	// It also matches transport.ErrAuth, not transport.ErrUnavailable: it is
+	// no outage to wait out. The password is never in its text.
 	ErrAuth = errors.New("redis: authentication failed")
 )
 
@@ -42,6 +42,13 @@ func (t *Transport) mapErrOp(ctx context.Context, err error, op string) error {
 		return nil
 	}
 	if ctx != nil && ctx.Err() != nil {
+		// The caller gave up; if the connection failed too (a read that
+		// hit the caller's deadline on a stalled link), Redis is marked
+		// down all the same, so the next calls fail fast.
+		if !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) &&
+			!errors.Is(err, goredis.ErrClosed) && classify(err) == kindNetwork {
+			t.markDown(fmt.Errorf("%s: %w", t.addr, t.scrub(err)))
+		}
 		return ctx.Err()
 	}
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
@@ -74,10 +81,10 @@ func (t *Transport) mapErrOp(ctx context.Context, err error, op string) error {
 		if op != "" {
 			op += ": "
 		}
-		return &sentinelError{sentinels: []error{ErrPermission}, msg: ErrPermission.Error() + ": " + op + t.addr + ": " + msg}
+		return &sentinelError{sentinels: []error{ErrPermission, transport.ErrAuth}, msg: ErrPermission.Error() + ": " + op + t.addr + ": " + msg}
 	case strings.HasPrefix(msg, "WRONGPASS"), strings.HasPrefix(msg, "NOAUTH"),
 		strings.Contains(msg, "invalid password"), strings.Contains(msg, "invalid username-password"):
-		return &sentinelError{sentinels: []error{ErrAuth, transport.ErrUnavailable}, msg: ErrAuth.Error() + ": " + t.addr + ": " + msg}
+		return &sentinelError{sentinels: []error{ErrAuth, transport.ErrAuth}, msg: ErrAuth.Error() + ": " + t.addr + ": " + msg}
 	case strings.Contains(msg, "invalid bulk length"), strings.Contains(msg, "max bulk"):
 		return transport.Invalid(transport.ErrPayloadTooLarge, "%s: %s", t.addr, msg)
 	}

@@ -156,7 +156,7 @@ func (p *pipeliner) release(r *request) {
 	p.reqs.Put(r)
 }
 
-func indexOf(q []*request, r *request) int {
+func indexOf[T comparable](q []T, r T) int {
 	for i, x := range q {
 		if x == r {
 			return i

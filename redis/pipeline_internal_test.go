@@ -21,6 +21,17 @@ func openMini(t *testing.T, opts ...Option) (*Transport, *miniredis.Miniredis) {
 	return tr, m
 }
 
+// openMiniPipeliner is openMini with Publish going through go-redis
+// pipelines, as for a cluster client.
+func openMiniPipeliner(t *testing.T, opts ...Option) (*Transport, *miniredis.Miniredis) {
+	tr, m := openMini(t, opts...)
+	if tr.cp == nil {
+		t.Fatal("Open on a standalone URL did not set up the publish connections")
+	}
+	tr.cp = nil
+	return tr, m
+}
+
 func queued(l *lane) int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -39,7 +50,7 @@ func waitQueued(t *testing.T, l *lane, n int) {
 
 // A queued caller whose context ends is withdrawn before it is sent.
 func TestQueuedCallerWithdrawsOnContext(t *testing.T) {
-	tr, _ := openMini(t, WithPipelineConns(1))
+	tr, _ := openMiniPipeliner(t, WithPipelineConns(1))
 	l := &tr.pipe.lanes[0]
 	l.busy = true // a flush is "in progress"
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
@@ -56,7 +67,7 @@ func TestQueuedCallerWithdrawsOnContext(t *testing.T) {
 // When a flush ends, the first queued caller becomes the flusher and sends
 // the whole queue; a flusher-to-be whose context ended passes the lead on.
 func TestHandOff(t *testing.T) {
-	tr, m := openMini(t, WithPipelineConns(1))
+	tr, m := openMiniPipeliner(t, WithPipelineConns(1))
 	l := &tr.pipe.lanes[0]
 	l.mu.Lock()
 	l.busy = true

@@ -16,8 +16,7 @@ func (t *Transport) Publish(ctx context.Context, msg transport.Message) error {
 	if err := t.check(ctx, &msg); err != nil {
 		return err
 	}
-	cmd := t.publishCmd(ctx, &msg)
-	if err := t.pipe.do(ctx, cmd); err != nil {
+	if err := t.publishOne(ctx, &msg); err != nil {
 		return t.mapErrOp(ctx, err, t.verb()+" "+strconv.Quote(msg.Channel))
 	}
 	return nil
@@ -25,7 +24,8 @@ func (t *Transport) Publish(ctx context.Context, msg transport.Message) error {
 
 // PublishBatch sends msgs in order in one pipeline (one round trip per
 // node). On failure it returns a *transport.BatchError whose Sent counts
-// the leading messages Redis acknowledged.
+// the leading messages Redis acknowledged and whose Results give each
+// message's own outcome.
 func (t *Transport) PublishBatch(ctx context.Context, msgs []transport.Message) error {
 	if len(msgs) == 0 {
 		if t.closed.Load() {
@@ -39,7 +39,7 @@ func (t *Transport) PublishBatch(ctx context.Context, msgs []transport.Message) 
 		}
 	}
 	if len(msgs) == 1 {
-		if err := t.pipe.do(ctx, t.publishCmd(ctx, &msgs[0])); err != nil {
+		if err := t.publishOne(ctx, &msgs[0]); err != nil {
 			return &transport.BatchError{Sent: 0, Err: t.mapErrOp(ctx, err, t.verb()+" "+strconv.Quote(msgs[0].Channel))}
 		}
 		return nil
@@ -54,16 +54,32 @@ func (t *Transport) PublishBatch(ctx context.Context, msgs []transport.Message) 
 	if err == nil {
 		return nil
 	}
-	sent := 0
-	for sent < len(cmds) && cmds[sent].Err() == nil {
-		sent++
+	// Each command has its own reply: a refused one (NOPERM) does not mean
+	// the ones after it were not published.
+	results := make([]error, len(cmds))
+	sent, first := len(cmds), error(nil)
+	for i, c := range cmds {
+		if c.Err() == nil {
+			continue
+		}
+		results[i] = t.mapErrOp(ctx, c.Err(), t.verb()+" "+strconv.Quote(msgs[i].Channel))
+		if first == nil {
+			sent, first = i, results[i]
+		}
 	}
-	op := ""
-	if sent < len(cmds) {
-		err = cmds[sent].Err()
-		op = t.verb() + " " + strconv.Quote(msgs[sent].Channel)
+	if first == nil {
+		first = t.mapErrOp(ctx, err, "")
 	}
-	return &transport.BatchError{Sent: sent, Err: t.mapErrOp(ctx, err, op)}
+	return &transport.BatchError{Sent: sent, Results: results, Err: first}
+}
+
+// publishOne sends msg on the publish connections, or through go-redis
+// pipelining when the client is not a plain standalone one.
+func (t *Transport) publishOne(ctx context.Context, msg *transport.Message) error {
+	if t.cp != nil {
+		return t.cp.do(ctx, msg)
+	}
+	return t.pipe.do(ctx, t.publishCmd(ctx, msg))
 }
 
 // check validates msg and the transport state before anything is sent.

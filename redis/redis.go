@@ -36,6 +36,7 @@ type Transport struct {
 	addr    string // redacted, for errors and String
 	secret  string // the password, to scrub from error texts
 	pipe    pipeliner
+	cp      *connPipe // nil: Publish goes through pipe
 
 	closed atomic.Bool
 	done   chan struct{}
@@ -62,6 +63,11 @@ var (
 // Sentinel failover) or a *goredis.ClusterClient. The Transport does not own
 // client: Close leaves it open. The timeout and pool options do not apply
 // (the client keeps its own); the others do. New never contacts Redis.
+// Set ContextTimeoutEnabled in the client's options so that a stalled
+// connection is bounded by each call's context, as it is for Open's.
+// For a plain standalone *goredis.Client, Publish streams on connections of
+// its own made with the client's dialer and credentials, so go-redis hooks
+// on the client do not see PUBLISH.
 func New(client goredis.UniversalClient, opts ...Option) (*Transport, error) {
 	if client == nil {
 		return nil, errors.New("redis: New needs a client, got nil")
@@ -136,6 +142,9 @@ func Open(ctx context.Context, rawURL string, opts ...Option) (*Transport, error
 	// One dial attempt and no command retries: the first failure surfaces
 	// within the dial timeout and the health check takes over; a retried
 	// PUBLISH could also be delivered twice.
+	// Bound every socket read and write by the caller's deadline too, not
+	// only by ReadTimeout/WriteTimeout.
+	gopts.ContextTimeoutEnabled = true
 	gopts.DialerRetries = 1
 	if gopts.MaxRetries == 0 {
 		gopts.MaxRetries = -1
@@ -165,6 +174,9 @@ func newTransport(client goredis.UniversalClient, cfg Config) (*Transport, error
 	t.ctx, t.cancel = context.WithCancel(context.Background())
 	_, t.cluster = client.(*goredis.ClusterClient)
 	t.pipe.init(t)
+	if o := standaloneOptions(client); o != nil {
+		t.cp = newConnPipe(t, o)
+	}
 	return t, nil
 }
 
@@ -224,6 +236,9 @@ func (t *Transport) Close() error {
 	t.smu.Unlock()
 	for _, s := range subs {
 		_ = s.Close()
+	}
+	if t.cp != nil {
+		t.cp.close()
 	}
 	t.wg.Wait()
 	if t.owned {

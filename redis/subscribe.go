@@ -169,15 +169,17 @@ type subscription struct {
 
 // start begins reading: one PubSub is read directly, several are merged.
 func (s *subscription) start(buf int) {
-	opt := goredis.WithChannelSize(buf)
+	// A full buffer makes the reader wait rather than drop after go-redis's
+	// default minute.
+	opts := []goredis.ChannelOption{goredis.WithChannelSize(buf), goredis.WithChannelSendTimeout(24 * time.Hour)}
 	if len(s.pss) == 1 {
-		s.ch = s.pss[0].Channel(opt)
+		s.ch = s.pss[0].Channel(opts...)
 		return
 	}
 	out := make(chan *goredis.Message, buf)
 	s.ch = out
 	for _, ps := range s.pss {
-		in := ps.Channel(opt)
+		in := ps.Channel(opts...)
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()

@@ -1,8 +1,10 @@
 package redis_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"net"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -70,37 +72,93 @@ func TestCloseEndsSubscriptions(t *testing.T) {
 	}
 }
 
-// Concurrent Publish calls are sent in shared pipelines.
+// Concurrent Publish calls are sent in shared pipelines: on the driver's
+// own connections for a plain client, through go-redis pipelines for a
+// client that must run its OnConnect hook on every connection.
 func TestPublishesAreCoalesced(t *testing.T) {
-	m := brokertest.StartMiniredis(t)
-	client := goredis.NewClient(&goredis.Options{Addr: m.Addr()})
-	defer client.Close()
-	var pipelines, piped atomic.Int64
-	client.AddHook(countHook{&pipelines, &piped})
-	tr, err := redis.New(client, redis.WithPipelineConns(1))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tr.Close()
 	const G, N = 16, 100
-	var wg sync.WaitGroup
-	for range G {
-		wg.Go(func() {
-			for range N {
-				if err := tr.Publish(context.Background(), transport.Message{Channel: "c", Payload: []byte("x")}); err != nil {
-					t.Error(err)
-					return
+	publishAll := func(t *testing.T, tr *redis.Transport) {
+		var wg sync.WaitGroup
+		for range G {
+			wg.Go(func() {
+				for range N {
+					if err := tr.Publish(context.Background(), transport.Message{Channel: "c", Payload: []byte("x")}); err != nil {
+						t.Error(err)
+						return
+					}
 				}
-			}
-		})
+			})
+		}
+		wg.Wait()
 	}
-	wg.Wait()
-	// With one lane, whoever finds it busy queues; the queue goes out as a
-	// pipeline. Far fewer round trips than calls is the point.
-	if piped.Load() == 0 || pipelines.Load() == 0 {
-		t.Fatalf("no pipelined publishes among %d calls", G*N)
+	t.Run("own connections", func(t *testing.T) {
+		m := brokertest.StartMiniredis(t)
+		var writes, piped, dials atomic.Int64
+		client := goredis.NewClient(&goredis.Options{Addr: m.Addr(),
+			Dialer: func(ctx context.Context, network, addr string) (net.Conn, error) {
+				dials.Add(1)
+				var d net.Dialer
+				c, err := d.DialContext(ctx, network, addr)
+				if err != nil {
+					return nil, err
+				}
+				return countingConn{c, &writes, &piped}, nil
+			}})
+		defer client.Close()
+		tr, err := redis.New(client, redis.WithPipelineConns(1))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer tr.Close()
+		publishAll(t, tr)
+		if dials.Load() == 0 {
+			t.Error("no connection was dialled through the client's Dialer")
+		}
+		// Writes that carry several publishes are the point.
+		if piped.Load() == 0 {
+			t.Fatalf("no write carried more than one of %d publishes (%d writes)", G*N, writes.Load())
+		}
+		t.Logf("%d publishes in %d writes, %d of them with several", G*N, writes.Load(), piped.Load())
+	})
+	t.Run("go-redis pipelines", func(t *testing.T) {
+		m := brokertest.StartMiniredis(t)
+		var connects atomic.Int64
+		client := goredis.NewClient(&goredis.Options{Addr: m.Addr(),
+			OnConnect: func(context.Context, *goredis.Conn) error { connects.Add(1); return nil }})
+		defer client.Close()
+		var pipelines, piped atomic.Int64
+		client.AddHook(countHook{&pipelines, &piped})
+		tr, err := redis.New(client, redis.WithPipelineConns(1))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer tr.Close()
+		publishAll(t, tr)
+		// With one lane, whoever finds it busy queues; the queue goes out
+		// as a pipeline.
+		if piped.Load() == 0 || pipelines.Load() == 0 {
+			t.Fatalf("no pipelined publishes among %d calls", G*N)
+		}
+		if connects.Load() == 0 {
+			t.Fatal("the OnConnect hook never ran")
+		}
+		t.Logf("%d of %d publishes went in %d pipelines", piped.Load(), G*N, pipelines.Load())
+	})
+}
+
+// countingConn counts Write calls, and those that carry more than one
+// PUBLISH.
+type countingConn struct {
+	net.Conn
+	writes, piped *atomic.Int64
+}
+
+func (c countingConn) Write(b []byte) (int, error) {
+	c.writes.Add(1)
+	if bytes.Count(b, []byte("PUBLISH")) > 1 {
+		c.piped.Add(1)
 	}
-	t.Logf("%d of %d publishes went in %d pipelines", piped.Load(), G*N, pipelines.Load())
+	return c.Conn.Write(b)
 }
 
 type countHook struct{ pipelines, cmds *atomic.Int64 }

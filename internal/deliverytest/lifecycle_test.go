@@ -192,3 +192,55 @@ func TestConcurrentPublishAndClose(t *testing.T) {
 		})
 	}
 }
+
+// TestSyncFailsFastWhileStalled: a link that stays open but carries nothing
+// (a paused VM, dropped packets) costs a caller at most its own deadline,
+// and soon every call fails at once, as when the broker is refused.
+func TestSyncFailsFastWhileStalled(t *testing.T) {
+	for _, b := range backends(t) {
+		t.Run(b.name, func(t *testing.T) {
+			proxy := faultproxy.Start(t, b.addr)
+			pub := eventpub.New(b.dial(t, proxy.Addr()), eventpub.WithNamespace(unique("stall")))
+			defer pub.Close(context.Background())
+			publish := func(d time.Duration) (time.Duration, error) {
+				ctx, cancel := context.WithTimeout(context.Background(), d)
+				defer cancel()
+				start := time.Now()
+				err := pub.PublishLog(ctx, map[string]any{"event": "x"})
+				return time.Since(start), err
+			}
+			if _, err := publish(5 * time.Second); err != nil {
+				t.Fatalf("publish while up: %v", err)
+			}
+			proxy.Stall()
+			defer proxy.Pass()
+			// Until the driver sees the stall, a call may wait out its own
+			// 300 ms; none may wait much longer.
+			deadline := time.Now().Add(15 * time.Second)
+			for {
+				took, err := publish(300 * time.Millisecond)
+				if took > 2*time.Second {
+					t.Fatalf("a publish on the stalled link took %v with a 300ms deadline (err %v)", took, err)
+				}
+				if errors.Is(err, transport.ErrUnavailable) && took < 50*time.Millisecond {
+					break // the driver knows: calls fail fast now
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("publishes still wait on the stalled link after 15 s (last: %v after %v)", err, took)
+				}
+			}
+			start := time.Now()
+			var slowest time.Duration
+			for i := 0; i < 1000; i++ {
+				took, err := publish(time.Second)
+				if !errors.Is(err, transport.ErrUnavailable) {
+					t.Fatalf("publish %d on the stalled link: %v", i, err)
+				}
+				slowest = max(slowest, took)
+			}
+			if d := time.Since(start); d > time.Second {
+				t.Fatalf("1000 publishes on the stalled link took %v (slowest %v)", d, slowest)
+			}
+		})
+	}
+}

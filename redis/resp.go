@@ -1,0 +1,142 @@
+package redis
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+)
+
+// The little of RESP2 that the publish connections speak: PUBLISH /
+// SPUBLISH requests, AUTH and SELECT at connect time, and the integer,
+// status and error replies they get.
+
+// replyError is an error reply from Redis. It is a goredis.Error, so the
+// driver's error mapping treats it like one go-redis returns.
+type replyError string
+
+func (e replyError) Error() string { return string(e) }
+
+// RedisError marks replyError as a Redis reply (see goredis.Error).
+func (replyError) RedisError() {}
+
+var _ goredis.Error = replyError("")
+
+// errProtocol reports a reply the publish connection did not expect; the
+// connection is closed.
+var errProtocol = errors.New("redis: unexpected reply on the publish connection")
+
+// publishHeader returns the start of a PUBLISH or SPUBLISH request.
+func publishHeader(sharded bool) []byte {
+	if sharded {
+		return []byte("*3\r\n$8\r\nSPUBLISH\r\n")
+	}
+	return []byte("*3\r\n$7\r\nPUBLISH\r\n")
+}
+
+// appendBulk appends s as a RESP bulk string.
+func appendBulk[S string | []byte](buf []byte, s S) []byte {
+	buf = append(buf, '$')
+	buf = strconv.AppendInt(buf, int64(len(s)), 10)
+	buf = append(buf, '\r', '\n')
+	buf = append(buf, s...)
+	return append(buf, '\r', '\n')
+}
+
+// appendCommand appends a request of bulk-string arguments.
+func appendCommand(buf []byte, args ...string) []byte {
+	buf = append(buf, '*')
+	buf = strconv.AppendInt(buf, int64(len(args)), 10)
+	buf = append(buf, '\r', '\n')
+	for _, a := range args {
+		buf = appendBulk(buf, a)
+	}
+	return buf
+}
+
+// parseReply reads one reply line: nil for an integer or status reply, a
+// replyError for an error reply, errProtocol for anything else.
+func parseReply(line []byte) error {
+	if len(line) < 3 || line[len(line)-2] != '\r' {
+		return errProtocol
+	}
+	switch line[0] {
+	case ':', '+':
+		return nil
+	case '-':
+		return replyError(line[1 : len(line)-2])
+	}
+	return errProtocol
+}
+
+// readReply reads one reply from r.
+func readReply(r *bufio.Reader) (error, error) {
+	line, err := r.ReadSlice('\n')
+	if err != nil {
+		return nil, err
+	}
+	rep := parseReply(line)
+	if rep == errProtocol {
+		return nil, errProtocol
+	}
+	return rep, nil
+}
+
+// completeLine reports whether r holds a whole line already, so reading
+// it does not block.
+func completeLine(r *bufio.Reader) bool {
+	b, _ := r.Peek(r.Buffered())
+	return bytes.IndexByte(b, '\n') >= 0
+}
+
+// handshake sends AUTH and SELECT as opts say, and checks their replies.
+func handshake(c net.Conn, opts *goredis.Options, timeout time.Duration) error {
+	var buf []byte
+	n := 0
+	if opts.Password != "" {
+		if opts.Username != "" {
+			buf = appendCommand(buf, "AUTH", opts.Username, opts.Password)
+		} else {
+			buf = appendCommand(buf, "AUTH", opts.Password)
+		}
+		n++
+	}
+	if opts.DB != 0 {
+		buf = appendCommand(buf, "SELECT", strconv.Itoa(opts.DB))
+		n++
+	}
+	if n == 0 {
+		return nil
+	}
+	if timeout > 0 {
+		if err := c.SetDeadline(time.Now().Add(timeout)); err != nil {
+			return err
+		}
+	}
+	if _, err := c.Write(buf); err != nil {
+		return err
+	}
+	r := bufio.NewReaderSize(c, 512)
+	var first error
+	for range n {
+		rep, err := readReply(r)
+		if err != nil {
+			return err
+		}
+		if rep != nil && first == nil {
+			first = rep
+		}
+	}
+	if first != nil {
+		return first
+	}
+	if r.Buffered() != 0 {
+		return fmt.Errorf("%w after AUTH/SELECT", errProtocol)
+	}
+	return c.SetDeadline(time.Time{})
+}
