@@ -317,6 +317,7 @@ func (q *queue) close(ctx context.Context) int {
 	select {
 	case <-q.exited:
 	case <-ctx.Done():
+	case <-q.ctx.Done(): // a concurrent Close's deadline ended first
 	}
 	q.stop()
 	<-q.exited
@@ -395,16 +396,17 @@ func (r *reporter) report(build func() error) {
 	}
 }
 
-// close waits for the handler to finish; later reports are dropped.
+// close drops later reports. It does not wait for a handler call in
+// progress: the handler may itself be calling Close, or be stuck; that call
+// finishes on its own, possibly after Close has returned.
 func (r *reporter) close() {
 	if r.h == nil {
 		return
 	}
 	r.mu.Lock()
+	defer r.mu.Unlock()
 	if !r.closed {
 		r.closed = true
 		close(r.ch)
 	}
-	r.mu.Unlock()
-	<-r.done
 }

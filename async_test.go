@@ -212,6 +212,15 @@ func TestAsyncBadMessageFailsAloneAndIsReported(t *testing.T) {
 	if m := pub.Metrics(); m != (eventpub.Metrics{Accepted: 3, Published: 2, Failed: 1}) {
 		t.Fatalf("metrics %+v", m)
 	}
+	// The handler runs on its own goroutine: give it a moment.
+	for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		mu.Lock()
+		n := len(reports)
+		mu.Unlock()
+		if n > 0 {
+			break
+		}
+	}
 	mu.Lock()
 	defer mu.Unlock()
 	if len(reports) != 1 || !errors.Is(reports[0], transport.ErrPayloadTooLarge) {
@@ -341,5 +350,28 @@ func TestAsyncBatchResultsSettleEachMessageOnce(t *testing.T) {
 	}
 	if m := pub.Metrics(); m != (eventpub.Metrics{Accepted: 5, Published: 3, Failed: 2}) {
 		t.Fatalf("metrics %+v", m)
+	}
+}
+
+// TestAsyncHandlerCallingCloseDoesNotHangClose: a handler that closes the
+// Publisher (say, on an auth error) does not deadlock the Close it races.
+func TestAsyncHandlerCallingCloseDoesNotHangClose(t *testing.T) {
+	var pub *eventpub.Publisher
+	inHandler := make(chan struct{})
+	handler := func(error) {
+		close(inHandler)
+		_ = pub.Close(context.Background()) // waits for the outer Close
+	}
+	pub, _, _ = asyncOnDownBroker(t, 10, eventpub.DropNewest, eventpub.WithErrorHandler(handler))
+	publishN(t, pub, 0, 1)
+	<-inHandler
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- pub.Close(ctx) }()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Close hung on a handler that calls Close")
 	}
 }

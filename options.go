@@ -102,7 +102,8 @@ func WithAsync(capacity int, policy OverflowPolicy) Option {
 // cannot see in async mode: dropped messages and failed or retried sends.
 // It runs on a goroutine of its own, at most once per second; failures in
 // between are counted into the next report. It may log through this same
-// Publisher; Close waits for a call in progress to return.
+// Publisher, or close it. After Close no new call starts; one in progress
+// may finish after Close has returned.
 func WithErrorHandler(h func(error)) Option { return func(c *config) { c.errorHandler = h } }
 
 // WithKeepOpen makes Close leave the transport open, for a transport the

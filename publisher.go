@@ -68,7 +68,8 @@ type Publisher struct {
 	stats  string
 
 	closed    atomic.Bool
-	closeOnce sync.Once
+	closeMu   sync.Mutex
+	closeDone chan struct{} // made by the first Close, closed when it is done
 	closeErr  error
 
 	q *queue // nil unless async
@@ -256,31 +257,51 @@ func (p *Publisher) check(ctx context.Context) error {
 // Close stops accepting messages, sends what is queued until ctx ends, and
 // closes the transport. When messages remain undelivered it returns a
 // *CloseError saying how many. Close is idempotent and safe to call while
-// other goroutines publish: they get ErrClosed.
+// other goroutines publish: they get ErrClosed. A Close that finds another
+// in progress waits for it and returns its result; its own ctx ending
+// stops the sending early.
 func (p *Publisher) Close(ctx context.Context) error {
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	p.closeOnce.Do(func() {
-		p.closed.Store(true)
-		if p.err != nil && p.t == nil {
-			return
+	p.closeMu.Lock()
+	first := p.closeDone == nil
+	if first {
+		p.closeDone = make(chan struct{})
+	}
+	done := p.closeDone
+	p.closeMu.Unlock()
+	if !first {
+		// Another Close is draining. This caller's deadline also bounds the
+		// drain: when it ends first, sending stops and the rest is counted.
+		select {
+		case <-done:
+		case <-ctx.Done():
+			if p.q != nil {
+				p.q.stop()
+			}
+			<-done
 		}
-		var lost int
-		if p.q != nil {
-			lost = p.q.close(ctx)
-		}
-		var err error
-		if p.t != nil && !p.cfg.keepOpen {
-			err = p.t.Close()
-		}
-		if lost > 0 {
-			p.closeErr = &CloseError{Undelivered: lost, Err: ctx.Err()}
-			return
-		}
-		p.closeErr = err
-	})
-	return p.closeErr
+		return p.closeErr
+	}
+	defer close(done)
+	p.closed.Store(true)
+	if p.err != nil && p.t == nil {
+		return nil
+	}
+	var lost int
+	if p.q != nil {
+		lost = p.q.close(ctx)
+	}
+	var err error
+	if p.t != nil && !p.cfg.keepOpen {
+		err = p.t.Close()
+	}
+	if lost > 0 {
+		err = &CloseError{Undelivered: lost, Err: ctx.Err()}
+	}
+	p.closeErr = err
+	return err
 }
 
 // CloseError reports messages that Close could not deliver before its

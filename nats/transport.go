@@ -26,10 +26,12 @@ type Transport struct {
 	maxPay atomic.Int64                  // last known max_payload
 	closed atomic.Bool
 
-	statusCh chan natsgo.Status
-	watchWG  sync.WaitGroup
-	probing  atomic.Bool    // a link probe is running
-	probeWG  sync.WaitGroup // the link probe
+	statusCh   chan natsgo.Status
+	watchWG    sync.WaitGroup
+	status     atomic.Int32   // the connection's status as the watcher last saw it
+	probing    atomic.Bool    // a link probe is running
+	rechecking atomic.Bool    // a status recheck is running
+	probeWG    sync.WaitGroup // the link probe and the status recheck
 
 	streams streamCache // JetStream: which stream holds each subject
 
@@ -74,7 +76,7 @@ func newTransport(nc *natsgo.Conn, cfg Config, owned bool) (*Transport, error) {
 	ch := make(chan struct{})
 	t.down.Store(&ch)
 	t.statusCh = nc.StatusChanged()
-	t.refreshState()
+	t.refreshState(nc.Status())
 	t.watchWG.Add(1)
 	go t.watch()
 	if cfg.JetStream != nil {
@@ -103,13 +105,16 @@ func newTransport(nc *natsgo.Conn, cfg Config, owned bool) (*Transport, error) {
 // is down and in-flight JetStream publishes stop waiting when it drops.
 func (t *Transport) watch() {
 	defer t.watchWG.Done()
-	for range t.statusCh {
-		t.refreshState()
+	for st := range t.statusCh {
+		// Use the status the event carries: asking the connection would
+		// wait on its lock, which a reconnect holds through its handshake.
+		t.refreshState(st)
 	}
 }
 
-func (t *Transport) refreshState() {
-	if t.nc.Status() == natsgo.CONNECTED {
+func (t *Transport) refreshState(st natsgo.Status) {
+	t.status.Store(int32(st))
+	if st == natsgo.CONNECTED {
 		if mp := t.nc.MaxPayload(); mp > 0 {
 			t.maxPay.Store(mp)
 		}
@@ -140,27 +145,59 @@ func (t *Transport) stopWatch() {
 	t.probeWG.Wait()
 }
 
-// probeTimeout bounds the round trip that tells a slow server from a
-// stalled link.
-const probeTimeout = time.Second
-
 // probeLink runs after an ack did not come in time on a connection that
 // looks up: one PING round trip in the background tells a slow stream from
 // a link that carries nothing (an open socket to a paused host). nats.go's
-// own pings would notice only after minutes; on a failed probe the
-// connection reconnects at once, so calls fail fast until it is back.
+// own pings would notice only after minutes. When the PING times out and
+// nats.go has not reconnected meanwhile, the connection reconnects at once,
+// so calls fail fast until it is back. It never waits on the connection.
 func (t *Transport) probeLink() {
-	if t.closed.Load() || !t.owned || t.nc.Status() != natsgo.CONNECTED || !t.probing.CompareAndSwap(false, true) {
+	if !t.owned || !t.up.Load() || !t.probing.CompareAndSwap(false, true) {
 		return
 	}
-	t.probeWG.Add(1)
+	if !t.trackWG(&t.probeWG) {
+		t.probing.Store(false)
+		return
+	}
 	go func() {
 		defer t.probeWG.Done()
 		defer t.probing.Store(false)
-		if err := t.nc.FlushTimeout(probeTimeout); err != nil && !t.closed.Load() && t.nc.Status() == natsgo.CONNECTED {
+		before := t.nc.Stats().Reconnects
+		err := t.nc.FlushTimeout(t.cfg.PublishTimeout)
+		if errors.Is(err, natsgo.ErrTimeout) && !t.closed.Load() && t.nc.Stats().Reconnects == before {
 			_ = t.nc.ForceReconnect()
 		}
 	}()
+}
+
+// recheck asks the connection its status in the background, for when the
+// watcher may have missed an event (nats.go drops status events when its
+// channel is full). It never waits on the connection.
+func (t *Transport) recheck() {
+	if !t.rechecking.CompareAndSwap(false, true) {
+		return
+	}
+	if !t.trackWG(&t.probeWG) {
+		t.rechecking.Store(false)
+		return
+	}
+	go func() {
+		defer t.probeWG.Done()
+		defer t.rechecking.Store(false)
+		t.refreshState(t.nc.Status())
+	}()
+}
+
+// trackWG adds one to wg unless the transport is closed; Close waits for wg
+// after it has set closed under mu, so no Add can race its Wait.
+func (t *Transport) trackWG(wg *sync.WaitGroup) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.closed.Load() {
+		return false
+	}
+	wg.Add(1)
+	return true
 }
 
 // connected reports whether publishing can go to the server now, as the
@@ -169,7 +206,13 @@ func (t *Transport) probeLink() {
 // whole connect timeout, and asking would wait that long. Right after a
 // reconnect the answer may lag by a moment (a call fails with
 // ErrUnavailable that could have gone through).
-func (t *Transport) connected() bool { return t.up.Load() }
+func (t *Transport) connected() bool {
+	if t.up.Load() {
+		return true
+	}
+	t.recheck()
+	return false
+}
 
 // errDown is the cause given while the connection is down.
 var errDown = errors.New("eventpub/nats: not connected to any NATS server (reconnecting in the background)")
@@ -180,7 +223,9 @@ func (t *Transport) downErr() error {
 	if t.closed.Load() {
 		return transport.ErrClosed
 	}
-	if t.nc.IsClosed() {
+	// The status comes from the watcher: asking the connection would wait
+	// on its lock while a reconnect holds it.
+	if natsgo.Status(t.status.Load()) == natsgo.CLOSED {
 		if le := t.nc.LastError(); le != nil && isAuthErr(le) {
 			return credsErr("", t.cfg.scrub(le))
 		}
@@ -245,10 +290,11 @@ func (t *Transport) flush(ctx context.Context) error {
 // connection comes back, and such a consumer finishes stopping on its own
 // after Close returns. It delivers nothing more.
 func (t *Transport) Close() error {
+	t.mu.Lock() // see trackWG
 	if t.closed.Swap(true) {
+		t.mu.Unlock()
 		return nil
 	}
-	t.mu.Lock()
 	subs := make([]*subscription, 0, len(t.subs))
 	for s := range t.subs {
 		subs = append(subs, s)

@@ -29,15 +29,16 @@ import (
 // publish connection.
 //
 // Who writes: a caller that finds the connection idle (nothing in flight)
-// writes at once on its own goroutine. While requests are in flight, callers only queue: the reader,
-// after waking a few callers (wakeChunk), yields so they can publish again
-// and then writes everything queued in one write. Replies are sure to come
-// (or the read timeout to fail the connection), so nothing waits forever.
+// writes at once on its own goroutine. While requests are in flight,
+// callers only queue: the reader, after waking a few callers (wakeChunk),
+// yields so they can publish again and then writes everything queued in
+// one write. Replies are sure to come (or the read timeout or a caller's
+// deadline to fail the connection), so nothing waits forever.
 //
 // A request is copied into the write buffer under the lock that guards the
 // queue, so a caller whose context ends either withdraws its request from
 // the queue or finds it already copied: the payload is never read after
-// Publish returns.
+// Publish returns. How connections fail and close: connfail.go.
 
 // maxWrite is the size past which a write takes no more requests.
 const maxWrite = 256 << 10
@@ -106,6 +107,9 @@ type pconn struct {
 	closed  bool
 	direct  bool // a lone caller is publishing through go-redis
 	queue   []*preq
+	// heard counts the reply batches read on this slot's connections, so a
+	// caller that gives up can tell whether any came during its wait.
+	heard uint64
 }
 
 // wire is one live connection. Its fields other than c and wbuf are
@@ -180,12 +184,13 @@ func (p *connPipe) do(ctx context.Context, msg *transport.Message) error {
 	r := p.reqs.Get().(*preq)
 	r.channel, r.payload = msg.Channel, msg.Payload
 	pc.queue = append(pc.queue, r)
+	heard := pc.heard
 	var lead *wire
 	switch w := pc.cur; {
 	case w == nil:
 		if !pc.dialing {
+			// Not counted in t.wg: Close does not wait for a dial.
 			pc.dialing = true
-			p.t.wg.Add(1)
 			go pc.dial()
 		}
 	case w.inflight.n == 0 && !w.writing && !w.delivering:
@@ -206,19 +211,12 @@ func (p *connPipe) do(ctx context.Context, msg *transport.Message) error {
 		select {
 		case <-r.done:
 		case <-done:
-			pc.mu.Lock()
-			if i := indexOf(pc.queue, r); i >= 0 {
-				pc.queue = append(pc.queue[:i], pc.queue[i+1:]...)
-				pc.queue[len(pc.queue):cap(pc.queue)][0] = nil
-				pc.mu.Unlock()
-				r.channel, r.payload = "", nil
-				p.reqs.Put(r)
-				return ctx.Err()
+			// Both may be ready: a reply that came in wins.
+			select {
+			case <-r.done:
+			default:
+				return pc.giveUp(ctx, r, heard)
 			}
-			pc.mu.Unlock()
-			// Written (the payload was copied): the reader wakes r later
-			// and it is left to the garbage collector.
-			return ctx.Err()
 		}
 	}
 	err := r.err
@@ -228,11 +226,10 @@ func (p *connPipe) do(ctx context.Context, msg *transport.Message) error {
 }
 
 // dial connects, then hands the queue to the new connection, or fails the
-// queue with the error.
+// queue with the error. After Close it closes what it dialled.
 func (pc *pconn) dial() {
 	p := pc.p
 	t := p.t
-	defer t.wg.Done()
 	ctx, cancel := t.ctx, context.CancelFunc(func() {})
 	if p.dialTimeout > 0 {
 		ctx, cancel = context.WithTimeout(t.ctx, p.dialTimeout)
@@ -262,11 +259,13 @@ func (pc *pconn) dial() {
 	if err != nil {
 		q := pc.takeQueueLocked()
 		pc.mu.Unlock()
+		p.down(err)
 		fail(q, err)
 		return
 	}
 	w := &wire{pc: pc, c: c}
 	pc.cur = w
+	// pc.closed is false: Close has not reached t.wg.Wait yet.
 	t.wg.Add(1)
 	go w.readLoop()
 	w.writing = true
@@ -280,52 +279,6 @@ func (pc *pconn) takeQueueLocked() []*preq {
 	return q
 }
 
-// fail wakes each request with err.
-func fail(q []*preq, err error) {
-	for _, r := range q {
-		r.payload = nil
-		r.err = err
-		r.done <- struct{}{}
-	}
-}
-
-// close fails the queue and the connection with goredis.ErrClosed.
-func (p *connPipe) close() {
-	for i := range p.conns {
-		pc := &p.conns[i]
-		pc.mu.Lock()
-		pc.closed = true
-		w := pc.cur
-		pc.mu.Unlock()
-		if w != nil {
-			w.fail(goredis.ErrClosed)
-		}
-	}
-}
-
-// fail closes the connection and wakes every request written to it and
-// every queued one with err. Later calls do nothing.
-func (w *wire) fail(err error) {
-	pc := w.pc
-	pc.mu.Lock()
-	if w.failed {
-		pc.mu.Unlock()
-		return
-	}
-	w.failed = true
-	var q []*preq
-	if pc.cur == w {
-		pc.cur = nil
-		q = pc.takeQueueLocked()
-	}
-	for w.inflight.n > 0 {
-		q = append(q, w.inflight.pop())
-	}
-	pc.mu.Unlock()
-	_ = w.c.Close()
-	fail(q, err)
-}
-
 // flush writes the queue. It is called by whoever set w.writing, and
 // clears it once the queue is empty or requests are in flight: then the
 // reader writes what is queued after their replies come in.
@@ -333,8 +286,16 @@ func (w *wire) flush() {
 	pc := w.pc
 	t := pc.p.t
 	header := pc.p.header
+	rt := pc.p.readTimeout
 	for wrote := false; ; wrote = true {
 		pc.mu.Lock()
+		if wrote && rt > 0 && !w.failed && w.inflight.n > 0 {
+			// The read timeout counts from the end of the write, so a slow
+			// write does not use it up while the reply is on its way. (The
+			// write itself is bounded by the write timeout, or with none by
+			// its callers' deadlines: see giveUp.)
+			_ = w.c.SetReadDeadline(time.Now().Add(rt))
+		}
 		if w.failed || len(pc.queue) == 0 || wrote && w.inflight.n > 0 {
 			w.writing = false
 			pc.mu.Unlock()
@@ -350,10 +311,6 @@ func (w *wire) flush() {
 			r.payload = nil
 			w.inflight.push(r)
 			n++
-		}
-		if w.inflight.n == n && pc.p.readTimeout > 0 {
-			// The reader may be waiting with no deadline.
-			_ = w.c.SetReadDeadline(time.Now().Add(pc.p.readTimeout))
 		}
 		rest := copy(pc.queue, pc.queue[n:])
 		clear(pc.queue[rest:])
@@ -403,6 +360,7 @@ func (w *wire) readLoop() {
 			w.fail(errProtocol)
 			return
 		}
+		pc.heard++
 		woken = woken[:0]
 		for range reps {
 			woken = append(woken, w.inflight.pop())

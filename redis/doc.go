@@ -50,7 +50,8 @@
 //
 // Failures match the transport sentinels with errors.Is. A NOPERM reply
 // (an ACL that forbids the channel) matches [ErrPermission]; refused
-// credentials match [ErrAuth] and transport.ErrUnavailable.
+// credentials match [ErrAuth] and transport.ErrAuth, not
+// transport.ErrUnavailable: they are no outage to wait out.
 //
 // # Patterns
 //

@@ -2,12 +2,14 @@ package redis
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/eventpub/eventpub/transport"
 	goredis "github.com/redis/go-redis/v9"
@@ -139,6 +141,9 @@ func Open(ctx context.Context, rawURL string, opts ...Option) (*Transport, error
 		}
 		gopts.TLSConfig = tc
 	}
+	if gopts.TLSConfig != nil && gopts.Dialer == nil {
+		gopts.Dialer = tlsDialer(gopts.DialTimeout, gopts.TLSConfig)
+	}
 	// One dial attempt and no command retries: the first failure surfaces
 	// within the dial timeout and the health check takes over; a retried
 	// PUBLISH could also be delivered twice.
@@ -159,6 +164,18 @@ func Open(ctx context.Context, rawURL string, opts ...Option) (*Transport, error
 	t.addr = transport.Redact(rawURL)
 	t.secret = gopts.Password
 	return t, nil
+}
+
+// tlsDialer dials TLS like go-redis's default dialer, except that the
+// handshake too ends when the dial's context does (so Close or a caller's
+// context stops it at once).
+func tlsDialer(timeout time.Duration, cfg *tls.Config) func(context.Context, string, string) (net.Conn, error) {
+	d := &tls.Dialer{
+		NetDialer: &net.Dialer{Timeout: timeout, KeepAliveConfig: net.KeepAliveConfig{
+			Enable: true, Idle: 30 * time.Second, Interval: 5 * time.Second, Count: 3}},
+		Config: cfg,
+	}
+	return d.DialContext
 }
 
 func newTransport(client goredis.UniversalClient, cfg Config) (*Transport, error) {
@@ -221,11 +238,20 @@ func (t *Transport) Ping(ctx context.Context) error {
 }
 
 // Close ends every subscription, stops the health check and, when Open
-// built the client, closes it. It is idempotent.
+// built the client, closes it. It is idempotent. Publish calls waiting on a
+// publish connection return transport.ErrClosed. Close does not wait for a publish connection
+// being dialled: the dial is cancelled, and one whose dialer ignores its
+// context (go-redis's default TLS dialer, on a client given to [New])
+// closes its connection itself when it returns, within the dial timeout.
 func (t *Transport) Close() error {
 	if t.closed.Swap(true) {
 		return nil
 	}
+	// A markDown that saw the Transport open has started its health check
+	// (t.wg.Add under hmu) by the time this lock is taken: t.wg.Wait below
+	// waits for it; later ones start none.
+	t.hmu.Lock()
+	t.hmu.Unlock()
 	close(t.done)
 	t.cancel()
 	t.smu.Lock()
