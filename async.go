@@ -296,7 +296,9 @@ func (q *queue) settle(published, failed int) {
 	for _, e := range q.batch[:published+failed] {
 		putBuf(e.buf)
 	}
+	n := len(q.batch)
 	q.batch = append(q.batch[:0], q.batch[published+failed:]...)
+	clear(q.batch[len(q.batch):n]) // let the moved-from slots go
 	q.p.published.Add(uint64(published))
 	q.p.failed.Add(uint64(failed))
 	q.signalRoom()
