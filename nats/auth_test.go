@@ -1,21 +1,12 @@
 package nats_test
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"errors"
-	"math/big"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/eventpub/eventpub/internal/brokertest"
 	"github.com/eventpub/eventpub/nats"
@@ -111,20 +102,18 @@ func nkeyUser(t *testing.T) (pub, seedFile string) {
 }
 
 func TestTLS(t *testing.T) {
-	caPEM, serverCert := throwawayCerts(t)
+	certs := brokertest.NewTLS(t)
 	srv := brokertest.StartNATS(t, func(o *server.Options) {
-		o.TLSConfig = &tls.Config{Certificates: []tls.Certificate{serverCert}, MinVersion: tls.VersionTLS12}
+		o.TLSConfig = &tls.Config{Certificates: []tls.Certificate{certs.Server}, MinVersion: tls.VersionTLS12}
 		o.TLS = true
 		o.TLSTimeout = 2
 	})
 	if !strings.HasPrefix(srv.URL(), "tls://") {
 		t.Fatalf("URL %q is not tls://", srv.URL())
 	}
-	pool := x509.NewCertPool()
-	pool.AppendCertsFromPEM(caPEM)
 	for _, mode := range []string{"core", "jetstream"} {
 		t.Run(mode, func(t *testing.T) {
-			opts := []nats.Option{nats.WithTLS(&tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12})}
+			opts := []nats.Option{nats.WithTLS(certs.ClientConfig())}
 			if mode == "jetstream" {
 				opts = append(opts, nats.WithJetStream(nats.JetStreamConfig{}))
 			}
@@ -135,46 +124,7 @@ func TestTLS(t *testing.T) {
 			}
 		})
 	}
-	caFile := filepath.Join(t.TempDir(), "ca.pem")
-	if err := os.WriteFile(caFile, caPEM, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	roundTrip(t, open(t, srv.URL()+"?tls_ca="+caFile))
+	roundTrip(t, open(t, srv.URL()+"?tls_ca="+certs.CAFile))
 	// The system roots do not know the throwaway CA.
 	refused(t, "", srv.URL())
-}
-
-// throwawayCerts makes a CA and a server certificate for 127.0.0.1 signed by it.
-func throwawayCerts(t *testing.T) (caPEM []byte, server tls.Certificate) {
-	t.Helper()
-	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	now := time.Now()
-	ca := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "eventpub test CA"},
-		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(time.Hour),
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
-	}
-	caDER, err := x509.CreateCertificate(rand.Reader, ca, ca, &caKey.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srvKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	leaf := &x509.Certificate{
-		SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "127.0.0.1"},
-		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(time.Hour),
-		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, DNSNames: []string{"localhost"},
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	leafDER, err := x509.CreateCertificate(rand.Reader, leaf, ca, &srvKey.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	caPEM = pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER})
-	return caPEM, tls.Certificate{Certificate: [][]byte{leafDER}, PrivateKey: srvKey}
 }

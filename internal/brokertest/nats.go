@@ -205,17 +205,6 @@ func (c *NATSCluster) hasMetaLeader() bool {
 	return false
 }
 
-// freePort returns a loopback TCP port that was free a moment ago.
-func freePort(t testing.TB) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("brokertest: no free port: %v", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
 // NATSStream returns a fresh JetStream stream name for a test on the server
 // at url and deletes that stream when the test ends, so runs on a shared
 // server leave nothing behind.

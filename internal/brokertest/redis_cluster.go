@@ -28,7 +28,7 @@ func StartRedisCluster(t testing.TB, masters int) *RedisCluster {
 	c := &RedisCluster{}
 	for range masters {
 		n := StartRedisServer(t, "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
-			"--cluster-node-timeout", "5000", "--cluster-port", strconv.Itoa(loopbackPort(t)))
+			"--cluster-node-timeout", "5000", "--cluster-port", strconv.Itoa(freePort(t)))
 		c.Nodes = append(c.Nodes, n)
 	}
 	args := []string{"--cluster", "create"}

@@ -50,7 +50,7 @@ func StartRedisServer(t testing.TB, args ...string) *RedisServer {
 	if RedisServerBinary() == "" {
 		t.Skip("redis-server is not installed (apt-get install redis-server)")
 	}
-	s := &RedisServer{t: t, port: loopbackPort(t), dir: t.TempDir(), args: args}
+	s := &RedisServer{t: t, port: freePort(t), dir: t.TempDir(), args: args}
 	t.Cleanup(s.Stop)
 	s.Start()
 	return s
@@ -64,7 +64,7 @@ func StartRedisServerTLS(t testing.TB, certFile, keyFile string, args ...string)
 	if RedisServerBinary() == "" {
 		t.Skip("redis-server is not installed (apt-get install redis-server)")
 	}
-	s := &RedisServer{t: t, port: loopbackPort(t), tlsPort: loopbackPort(t), dir: t.TempDir(),
+	s := &RedisServer{t: t, port: freePort(t), tlsPort: freePort(t), dir: t.TempDir(),
 		args: append([]string{"--tls-cert-file", certFile, "--tls-key-file", keyFile}, args...)}
 	t.Cleanup(s.Stop)
 	if err := s.start(); err != nil {
@@ -179,17 +179,6 @@ func redisCLI(args ...string) (string, error) {
 		return string(out), fmt.Errorf("redis-cli %s: %v: %s", strings.Join(args, " "), err, out)
 	}
 	return string(out), nil
-}
-
-// loopbackPort returns a loopback TCP port that was free a moment ago.
-func loopbackPort(t testing.TB) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("brokertest: no free port: %v", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }
 
 // infoField returns one field of an INFO reply or CLUSTER INFO text.
