@@ -29,6 +29,7 @@ type Transport struct {
 	statusCh   chan natsgo.Status
 	watchWG    sync.WaitGroup
 	status     atomic.Int32   // the connection's status as the watcher last saw it
+	stateMu    sync.Mutex     // serializes refreshState
 	probing    atomic.Bool    // a link probe is running
 	rechecking atomic.Bool    // a status recheck is running
 	probeWG    sync.WaitGroup // the link probe and the status recheck
@@ -113,6 +114,8 @@ func (t *Transport) watch() {
 }
 
 func (t *Transport) refreshState(st natsgo.Status) {
+	t.stateMu.Lock() // the watcher, a recheck and a probe may all call it
+	defer t.stateMu.Unlock()
 	t.status.Store(int32(st))
 	if st == natsgo.CONNECTED {
 		if mp := t.nc.MaxPayload(); mp > 0 {
@@ -165,6 +168,10 @@ func (t *Transport) probeLink() {
 		before := t.nc.Stats().Reconnects
 		err := t.nc.FlushTimeout(t.cfg.PublishTimeout)
 		if errors.Is(err, natsgo.ErrTimeout) && !t.closed.Load() && t.nc.Stats().Reconnects == before {
+			// Mark the link down first: the reconnect holds nats.go's lock
+			// through its handshake, and a publish let through before the
+			// watcher hears of it would wait on that lock.
+			t.refreshState(natsgo.RECONNECTING)
 			_ = t.nc.ForceReconnect()
 		}
 	}()
