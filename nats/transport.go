@@ -311,27 +311,27 @@ func (t *Transport) Close() error {
 	for _, s := range subs {
 		s.close(false) // waited for below, all at once
 	}
+	// down is closed once the connection drops (it already is when the
+	// connection is down): no ack can arrive after that, and closing an
+	// owned connection stops the consumers anyway.
+	down := *t.down.Load()
 	if t.js != nil {
-		// Let acks that are on their way arrive before the connection goes
-		// (none can while it is down).
-		wait := t.cfg.PublishTimeout
-		if !t.connected() {
-			wait = 0
-		}
-		timer := time.NewTimer(wait)
+		// Let acks that are on their way arrive before the connection goes.
+		timer := time.NewTimer(t.cfg.PublishTimeout)
 		select {
 		case <-t.js.PublishAsyncComplete():
 		case <-timer.C:
+		case <-down:
 		}
 		timer.Stop()
 		t.js.CleanupPublisher() // drops the reply subscription for acks
 	}
-	if !t.owned || t.connected() {
-		// Closing an owned connection stops the rest below.
-		timer := time.NewTimer(t.cfg.PublishTimeout)
-		t.waitStopping(timer.C)
-		timer.Stop()
+	if !t.owned {
+		down = nil // the caller's connection stays open: wait for the consumers
 	}
+	timer := time.NewTimer(t.cfg.PublishTimeout)
+	t.waitStopping(timer.C, down)
+	timer.Stop()
 	var err error
 	if t.nc.Status() == natsgo.CONNECTED {
 		err = t.nc.FlushTimeout(t.cfg.PublishTimeout)
@@ -339,7 +339,7 @@ func (t *Transport) Close() error {
 	t.stopWatch()
 	if t.owned {
 		t.nc.Close()
-		t.waitStopping(nil) // the connection is gone, so consumers stop now
+		t.waitStopping(nil, nil) // the connection is gone, so consumers stop now
 	}
 	if err != nil {
 		return t.classify(nil, err)
@@ -364,9 +364,9 @@ func (t *Transport) doneStopping(ch chan struct{}) {
 	close(ch)
 }
 
-// waitStopping waits until every consumer has stopped or limit fires (nil:
-// no limit).
-func (t *Transport) waitStopping(limit <-chan time.Time) {
+// waitStopping waits until every consumer has stopped, limit fires or down
+// is closed (nil: no such bound).
+func (t *Transport) waitStopping(limit <-chan time.Time, down <-chan struct{}) {
 	t.mu.Lock()
 	chans := make([]chan struct{}, 0, len(t.stopping))
 	for ch := range t.stopping {
@@ -377,6 +377,8 @@ func (t *Transport) waitStopping(limit <-chan time.Time) {
 		select {
 		case <-ch:
 		case <-limit:
+			return
+		case <-down:
 			return
 		}
 	}
