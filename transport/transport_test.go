@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"io"
+	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/eventpub/eventpub/memory"
@@ -14,21 +16,30 @@ import (
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
+var schemes atomic.Int32
+
+// newScheme returns a scheme no run of the tests has registered yet, so
+// they pass with -count above 1 (the registry lives for the process).
+func newScheme(prefix string) string {
+	return prefix + strconv.Itoa(int(schemes.Add(1)))
+}
+
 func TestOpenUnknownSchemeNamesRegistered(t *testing.T) {
-	transport.Register("testscheme", func(ctx context.Context, raw string) (transport.Transport, error) {
+	scheme := newScheme("testscheme")
+	transport.Register(scheme, func(ctx context.Context, raw string) (transport.Transport, error) {
 		return nil, errors.New("opened")
 	})
 	_, err := transport.Open(context.Background(), "bogus://user:hunter2@host:1")
 	if err == nil {
 		t.Fatal("Open of an unknown scheme succeeded")
 	}
-	if !strings.Contains(err.Error(), `"bogus"`) || !strings.Contains(err.Error(), "testscheme") {
+	if !strings.Contains(err.Error(), `"bogus"`) || !strings.Contains(err.Error(), scheme) {
 		t.Fatalf("error does not name the scheme and the registered ones: %v", err)
 	}
 	if strings.Contains(err.Error(), "hunter2") {
 		t.Fatalf("error leaks the password: %v", err)
 	}
-	if _, err := transport.Open(context.Background(), "testscheme://x"); err == nil || err.Error() != "opened" {
+	if _, err := transport.Open(context.Background(), scheme+"://x"); err == nil || err.Error() != "opened" {
 		t.Fatalf("registered opener not called: %v", err)
 	}
 }
@@ -46,13 +57,14 @@ func TestOpenBadURLHidesSecret(t *testing.T) {
 }
 
 func TestRegisterTwicePanics(t *testing.T) {
-	transport.Register("twice", func(context.Context, string) (transport.Transport, error) { return nil, nil })
+	scheme := newScheme("twice")
+	transport.Register(scheme, func(context.Context, string) (transport.Transport, error) { return nil, nil })
 	defer func() {
 		if recover() == nil {
 			t.Fatal("second Register did not panic")
 		}
 	}()
-	transport.Register("twice", func(context.Context, string) (transport.Transport, error) { return nil, nil })
+	transport.Register(scheme, func(context.Context, string) (transport.Transport, error) { return nil, nil })
 }
 
 func TestRedact(t *testing.T) {
@@ -87,11 +99,12 @@ func TestErrorsClassify(t *testing.T) {
 
 func TestOpenPassesTheURLAsWritten(t *testing.T) {
 	var got string
-	transport.Register("rawscheme", func(_ context.Context, raw string) (transport.Transport, error) {
+	scheme := newScheme("rawscheme")
+	transport.Register(scheme, func(_ context.Context, raw string) (transport.Transport, error) {
 		got = raw
 		return nil, errors.New("opened")
 	})
-	const list = "RawScheme://a:4222,rawscheme://b:4222"
+	list := strings.ToUpper(scheme[:1]) + scheme[1:] + "://a:4222," + scheme + "://b:4222"
 	if _, err := transport.Open(context.Background(), list); err == nil || got != list {
 		t.Fatalf("opener got %q (err %v), want the URL as written", got, err)
 	}
