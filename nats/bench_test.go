@@ -28,6 +28,10 @@ func benchURL(b *testing.B) string {
 // BenchmarkCompare runs the driver and plain nats.go side by side on the
 // same server with the same 180-byte payload: core Publish, JetStream
 // publish with ack, and a JetStream batch of 64 sent async then acked.
+// Each comparison also runs interleaved, the two sides alternating in
+// blocks, which gives the fairer ratio ("speedup") on a shared machine:
+//
+//	EVENTPUB_NATS_URL=nats://127.0.0.1:4222 go test -run '^$' -bench Compare -benchmem ./nats/
 func BenchmarkCompare(b *testing.B) {
 	url := benchURL(b)
 	payload := make([]byte, benchPayload)
@@ -57,6 +61,26 @@ func BenchmarkCompare(b *testing.B) {
 		}
 	})
 
+	b.Run("CorePublish/interleaved", func(b *testing.B) {
+		tr, nc := openB(b, url), connB(b, url)
+		subj := "bench-core-" + unique()
+		msg := transport.Message{Channel: subj, Payload: payload}
+		b.SetBytes(benchPayload)
+		brokertest.Interleave(b, 5000, "natsgo", func(n int) {
+			for range n {
+				if err := tr.Publish(ctx, msg); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}, func(n int) {
+			for range n {
+				if err := nc.Publish(subj, payload); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	})
+
 	stream := streamName(b, url)
 	subj := "bench-js-" + unique()
 	jsOpt := nats.WithJetStream(nats.JetStreamConfig{Stream: stream, Subjects: []string{subj}, MaxBytes: 256 << 20})
@@ -84,6 +108,29 @@ func BenchmarkCompare(b *testing.B) {
 				b.Fatal(err)
 			}
 		}
+	})
+
+	b.Run("JetStreamPublish/interleaved", func(b *testing.B) {
+		tr := openB(b, url, jsOpt)
+		js, err := jetstream.New(connB(b, url))
+		if err != nil {
+			b.Fatal(err)
+		}
+		msg := transport.Message{Channel: subj, Payload: payload}
+		b.SetBytes(benchPayload)
+		brokertest.Interleave(b, 50, "jetstream", func(n int) {
+			for range n {
+				if err := tr.Publish(ctx, msg); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}, func(n int) {
+			for range n {
+				if _, err := js.Publish(ctx, subj, payload); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	})
 
 	const batch = 64
@@ -119,6 +166,34 @@ func BenchmarkCompare(b *testing.B) {
 			<-js.PublishAsyncComplete()
 		}
 		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*batch), "ns/msg")
+	})
+	b.Run("JetStreamBatch64/interleaved", func(b *testing.B) {
+		tr := openB(b, url, jsOpt)
+		js, err := jetstream.New(connB(b, url))
+		if err != nil {
+			b.Fatal(err)
+		}
+		msgs := make([]transport.Message, batch)
+		for i := range msgs {
+			msgs[i] = transport.Message{Channel: subj, Payload: payload}
+		}
+		b.SetBytes(batch * benchPayload)
+		brokertest.Interleave(b, 10, "jetstream-async", func(n int) {
+			for range n {
+				if err := tr.PublishBatch(ctx, msgs); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}, func(n int) {
+			for range n {
+				for range batch {
+					if _, err := js.PublishAsync(subj, payload); err != nil {
+						b.Fatal(err)
+					}
+				}
+				<-js.PublishAsyncComplete()
+			}
+		})
 	})
 }
 

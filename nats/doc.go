@@ -11,7 +11,10 @@
 // migration. [ColonToDot] maps ':' to '.' for a subject hierarchy that
 // wildcard subscribers ("codeworm.>") can use. A channel that cannot be a
 // subject (empty, white space, '*' or '>', empty tokens, over 1024 bytes)
-// gives transport.ErrInvalidChannel before anything is sent.
+// gives transport.ErrInvalidChannel before anything is sent. Since that
+// check is stricter than nats.go's, a connection Open makes skips nats.go's
+// own (natsgo.SkipSubjectValidation): code that publishes on
+// [Transport.Conn] directly must give it valid subjects.
 //
 // # Core mode
 //

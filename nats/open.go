@@ -333,6 +333,10 @@ func (c *Config) natsOptions() ([]natsgo.Option, error) {
 		natsgo.FlusherTimeout(c.PublishTimeout),
 		natsgo.ReconnectOnFlusherError(),
 		natsgo.MaxPingsOutstanding(2),
+		// Every subject the driver publishes has passed validSubject,
+		// which rejects all that nats.go's check would: skip that second
+		// scan on each publish.
+		natsgo.SkipSubjectValidation(),
 		// Async errors (e.g. slow consumers) surface through Subscription;
 		// keep nats.go from printing them.
 		natsgo.ErrorHandler(func(*natsgo.Conn, *natsgo.Subscription, error) {}),

@@ -242,6 +242,8 @@ func (t *Transport) downErr() error {
 }
 
 // Conn returns the underlying connection, e.g. for metrics. Do not close it.
+// A connection Open made does not check the subjects published on it (the
+// driver checks every channel before it publishes); see the package doc.
 func (t *Transport) Conn() *natsgo.Conn { return t.nc }
 
 // Capabilities: core NATS is at most once and keeps nothing. JetStream

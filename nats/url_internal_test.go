@@ -128,6 +128,33 @@ func TestValidSubject(t *testing.T) {
 	}
 }
 
+// TestValidSubjectEveryOffset puts each special byte, and some plain ones,
+// at every offset of subjects of 1 to 41 bytes: validSubject must agree with
+// what the byte means there.
+func TestValidSubjectEveryOffset(t *testing.T) {
+	var bytes []byte
+	for c := 0; c < 256; c++ {
+		if special[c] {
+			bytes = append(bytes, byte(c))
+		}
+	}
+	bytes = append(bytes, '!', ')', '+', '=', '?', 0x7e, 0x80, 0xff, 'a', ':')
+	for n := 1; n <= 41; n++ {
+		for _, c := range bytes {
+			for at := 0; at < n; at++ {
+				b := []byte(strings.Repeat("codeworm", 6)[:n])
+				b[at] = c
+				// A '.' inside separates two tokens; any other special
+				// byte, or a '.' at either end, makes the subject invalid.
+				wantErr := special[c] && (c != '.' || at == 0 || at == n-1)
+				if err := validSubject(string(b), false); (err != nil) != wantErr {
+					t.Fatalf("validSubject(%q): %v", b, err)
+				}
+			}
+		}
+	}
+}
+
 func TestSubjectMapping(t *testing.T) {
 	keep := &Transport{cfg: Config{Mapping: KeepNames}}
 	dots := &Transport{cfg: Config{Mapping: ColonToDot}}

@@ -6,7 +6,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/eventpub/eventpub/internal/brokertest"
 	"github.com/eventpub/eventpub/transport"
@@ -42,35 +41,6 @@ func plainClient(b *testing.B, url string) *goredis.Client {
 	c := goredis.NewClient(opts)
 	b.Cleanup(func() { _ = c.Close() })
 	return c
-}
-
-// interleaved runs ours and theirs alternately, block operations at a
-// time, until each has run b.N; it reports each side's ns/op and the
-// speedup (theirs/ours time). Alternating makes both sides share the same
-// machine load, which a shared 2-core machine needs for a fair ratio.
-func interleaved(b *testing.B, block int, ours, theirs func(n int)) {
-	ours(block) // warm both up: connections, buffers
-	theirs(block)
-	var tOurs, tTheirs time.Duration
-	b.ResetTimer()
-	for done, i := 0, 0; done < b.N; done, i = done+block, i+1 {
-		n := min(block, b.N-done)
-		run := func(f func(int), d *time.Duration) {
-			start := time.Now()
-			f(n)
-			*d += time.Since(start)
-		}
-		if i%2 == 0 {
-			run(ours, &tOurs)
-			run(theirs, &tTheirs)
-		} else {
-			run(theirs, &tTheirs)
-			run(ours, &tOurs)
-		}
-	}
-	b.ReportMetric(float64(tOurs.Nanoseconds())/float64(b.N), "eventpub-ns/op")
-	b.ReportMetric(float64(tTheirs.Nanoseconds())/float64(b.N), "goredis-ns/op")
-	b.ReportMetric(float64(tTheirs)/float64(tOurs), "speedup")
 }
 
 // on64 returns a func that runs n calls of op spread over 64 goroutines.
@@ -124,7 +94,7 @@ func BenchmarkCompareSequential(b *testing.B) {
 	b.Run("interleaved", func(b *testing.B) {
 		tr, c := open(b, url), plainClient(b, url)
 		msg := transport.Message{Channel: ch, Payload: benchPayload}
-		interleaved(b, 500, func(n int) {
+		brokertest.Interleave(b, 500, "goredis", func(n int) {
 			for range n {
 				if err := tr.Publish(ctx, msg); err != nil {
 					b.Fatal(err)
@@ -172,7 +142,7 @@ func BenchmarkCompareParallel64(b *testing.B) {
 	b.Run("interleaved", func(b *testing.B) {
 		tr, c := open(b, url), plainClient(b, url)
 		msg := transport.Message{Channel: ch, Payload: benchPayload}
-		interleaved(b, 32000,
+		brokertest.Interleave(b, 32000, "goredis",
 			on64(func() error { return tr.Publish(ctx, msg) }),
 			on64(func() error { return c.Publish(ctx, ch, benchPayload).Err() }))
 	})
@@ -214,7 +184,7 @@ func BenchmarkCompareBatch64(b *testing.B) {
 		for i := range msgs {
 			msgs[i] = transport.Message{Channel: ch, Payload: benchPayload}
 		}
-		interleaved(b, 50, func(n int) {
+		brokertest.Interleave(b, 50, "goredis", func(n int) {
 			for range n {
 				if err := tr.PublishBatch(ctx, msgs); err != nil {
 					b.Fatal(err)
