@@ -17,16 +17,50 @@ import (
 
 // stopGoroutines counts goroutines stopping a closed Subscription's
 // JetStream consumers.
-func stopGoroutines() int {
+func stopGoroutines() int { return goroutinesIn("nats.(*subscription).close.func") }
+
+// goroutinesIn counts the goroutines whose stack names fn.
+func goroutinesIn(fn string) int {
 	buf := make([]byte, 1<<20)
 	buf = buf[:runtime.Stack(buf, true)]
 	n := 0
 	for _, g := range strings.Split(string(buf), "\n\n") {
-		if strings.Contains(g, "nats.(*subscription).close.func") {
+		if strings.Contains(g, fn) {
 			n++
 		}
 	}
 	return n
+}
+
+// TestCloseDuringFirstPublish: Close while a Transport's first JetStream
+// publish is on its way leaves none of nats.go's ack goroutines behind.
+// (nats.go's CleanupPublisher strands the status watcher its first async
+// publish starts when it runs before that goroutine has begun; Close must
+// not let it.)
+func TestCloseDuringFirstPublish(t *testing.T) {
+	srv := brokertest.StartNATS(t)
+	stream := streamName(t, srv.URL())
+	subj := "first-" + unique()
+	const watcher = "jetstream.(*jetStream).resetPendingAcksOnReconnect"
+	before := goroutinesIn(watcher)
+	for i := range 300 {
+		tr, err := nats.Open(ctxT(t), srv.URL(), nats.WithJetStream(nats.JetStreamConfig{Stream: stream, Subjects: []string{subj}}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		published := make(chan error, 1)
+		go func() {
+			published <- tr.Publish(ctxT(t), transport.Message{Channel: subj, Payload: []byte(strconv.Itoa(i))})
+		}()
+		runtime.Gosched()
+		if err := tr.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if err := <-published; err != nil && !errors.Is(err, transport.ErrClosed) {
+			t.Fatalf("publish during Close: %v, want nil or ErrClosed", err)
+		}
+	}
+	waitFor(t, "nats.go's ack watchers to end", func() bool { return goroutinesIn(watcher) <= before })
 }
 
 // TestCloseWaitsForConsumersOnCallerConn: Close of a Transport on the

@@ -168,7 +168,10 @@ func (t *Transport) classify(ctx context.Context, err error) error {
 		return transport.Invalid(transport.ErrPayloadTooLarge, "payload over the server's max_payload of %d bytes", t.nc.MaxPayload())
 	case errors.Is(err, natsgo.ErrBadSubject):
 		return transport.Invalid(transport.ErrInvalidChannel, "%v", err)
-	case errors.Is(err, natsgo.ErrConnectionClosed) && t.closed.Load():
+	case t.closed.Load() && (errors.Is(err, natsgo.ErrConnectionClosed) ||
+		// nats.go flattens some wrapped errors to text, e.g. "error
+		// creating async reply handler: nats: connection closed".
+		strings.Contains(err.Error(), natsgo.ErrConnectionClosed.Error())):
 		return transport.ErrClosed
 	case errors.Is(err, jetstream.ErrJetStreamPublisherClosed):
 		// Close dropped the ack of a publish still in flight.

@@ -151,7 +151,7 @@ func (t *Transport) publishJS(ctx context.Context, msg transport.Message) error 
 		if _, err := t.streamFor(ctx, subj); err != nil {
 			return t.refused(ctx, before, subj, err)
 		}
-		fut, err := t.js.PublishMsgAsync(t.jsMsg(subj, msg), noRetry...)
+		fut, err := t.sendAsync(t.jsMsg(subj, msg))
 		if err == nil {
 			err = t.waitAck(ctx, fut)
 		}
@@ -180,6 +180,20 @@ func (t *Transport) refused(ctx context.Context, before error, subj string, err 
 	return err
 }
 
+// sendAsync hands m to nats.go's async JetStream publisher unless Close
+// has begun. Close waits for every call in here to return before it stops
+// waiting for acks and closes the connection: nats.go's first async publish
+// starts a goroutine that waits for the connection's status, and one that
+// started as the connection closed would wait for good.
+func (t *Transport) sendAsync(m *natsgo.Msg) (jetstream.PubAckFuture, error) {
+	t.sendMu.RLock()
+	defer t.sendMu.RUnlock()
+	if t.closed.Load() {
+		return nil, transport.ErrClosed
+	}
+	return t.js.PublishMsgAsync(m, noRetry...)
+}
+
 func (t *Transport) jsMsg(subj string, msg transport.Message) *natsgo.Msg {
 	return &natsgo.Msg{Subject: subj, Data: msg.Payload, Header: toNATSHeader(msg.Header)}
 }
@@ -194,7 +208,8 @@ func (t *Transport) waitAck(ctx context.Context, fut jetstream.PubAckFuture) err
 	return err
 }
 
-// awaitAck waits for fut's ack, the context, or the connection to drop.
+// awaitAck waits for fut's ack, the context, the connection to drop or
+// Close to give up on acks.
 func (t *Transport) awaitAck(ctx context.Context, fut jetstream.PubAckFuture) error {
 	select {
 	case <-fut.Ok():
@@ -217,6 +232,8 @@ func (t *Transport) awaitAck(ctx context.Context, fut jetstream.PubAckFuture) er
 		return err
 	case <-ctx.Done():
 		return ctx.Err()
+	case <-t.abandon:
+		return transport.ErrClosed
 	case <-down:
 		if t.closed.Load() {
 			return transport.ErrClosed
@@ -248,7 +265,7 @@ func (t *Transport) publishBatchJS(ctx context.Context, msgs []transport.Message
 			}
 		}
 		if err == nil {
-			futs[i], err = t.js.PublishMsgAsync(t.jsMsg(subj, msg), noRetry...)
+			futs[i], err = t.sendAsync(t.jsMsg(subj, msg))
 			err = t.classify(ctx, err)
 		}
 		if err == nil {

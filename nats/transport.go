@@ -25,6 +25,10 @@ type Transport struct {
 	down   atomic.Pointer[chan struct{}] // closed when the connection drops
 	maxPay atomic.Int64                  // last known max_payload
 	closed atomic.Bool
+	// abandon is closed when Close stops waiting for JetStream acks: a
+	// publish still waiting then fails with ErrClosed.
+	abandon chan struct{}
+	sendMu  sync.RWMutex // held by sendAsync; Close takes it once to wait for those
 
 	statusCh   chan natsgo.Status
 	watchWG    sync.WaitGroup
@@ -73,7 +77,8 @@ func newTransport(nc *natsgo.Conn, cfg Config, owned bool) (*Transport, error) {
 	if nc.IsClosed() {
 		return nil, transport.Unavailable(natsgo.ErrConnectionClosed)
 	}
-	t := &Transport{cfg: cfg, nc: nc, owned: owned, subs: map[*subscription]struct{}{}, stopping: map[chan struct{}]struct{}{}}
+	t := &Transport{cfg: cfg, nc: nc, owned: owned, abandon: make(chan struct{}),
+		subs: map[*subscription]struct{}{}, stopping: map[chan struct{}]struct{}{}}
 	ch := make(chan struct{})
 	t.down.Store(&ch)
 	t.statusCh = nc.StatusChanged()
@@ -318,6 +323,8 @@ func (t *Transport) Close() error {
 	// owned connection stops the consumers anyway.
 	down := *t.down.Load()
 	if t.js != nil {
+		t.sendMu.Lock() // no async send is under way, and none starts now
+		t.sendMu.Unlock()
 		// Let acks that are on their way arrive before the connection goes.
 		timer := time.NewTimer(t.cfg.PublishTimeout)
 		select {
@@ -326,7 +333,16 @@ func (t *Transport) Close() error {
 		case <-down:
 		}
 		timer.Stop()
-		t.js.CleanupPublisher() // drops the reply subscription for acks
+		close(t.abandon)
+		if !t.owned {
+			// Drop the reply subscription for acks from the caller's
+			// connection. On an owned connection, closing it below does
+			// that and ends nats.go's status watcher for acks; calling
+			// this as well could strand that watcher for good if it has
+			// not yet read the channel this clears (right after the first
+			// async publish).
+			t.js.CleanupPublisher()
+		}
 	}
 	if !t.owned {
 		down = nil // the caller's connection stays open: wait for the consumers
