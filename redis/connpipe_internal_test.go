@@ -90,6 +90,16 @@ func openFake(t *testing.T, addr string, opts ...Option) *Transport {
 	return tr
 }
 
+// waitFor polls cond for up to 10 s.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+	}
+}
+
 func msg(ch string) transport.Message { return transport.Message{Channel: ch, Payload: []byte("p")} }
 
 // A queued request whose caller gives up is withdrawn: it is never
@@ -100,11 +110,20 @@ func TestConnPipeWithdrawsQueued(t *testing.T) {
 	if err := tr.Publish(context.Background(), msg("first")); err != nil {
 		t.Fatal(err)
 	}
+	// Once the connection is idle (the dialer that wrote "first" may still
+	// be in its write loop), mark a write "in progress": nothing else goes
+	// out.
 	pc := &tr.cp.conns[0]
-	pc.mu.Lock()
-	w := pc.cur
-	w.writing = true // a write "in progress": nothing else goes out
-	pc.mu.Unlock()
+	var w *wire
+	waitFor(t, "the publish connection to go idle", func() bool {
+		pc.mu.Lock()
+		defer pc.mu.Unlock()
+		if c := pc.cur; c != nil && !c.writing && !c.delivering && c.inflight.n == 0 {
+			w, c.writing = c, true
+			return true
+		}
+		return false
+	})
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
 	if err := tr.Publish(ctx, msg("withdrawn")); !errors.Is(err, context.DeadlineExceeded) {
