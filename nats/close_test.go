@@ -74,8 +74,10 @@ func TestCloseWaitsForConsumersOnCallerConn(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer nc.Close()
-	tr, err := nats.New(nc, nats.WithConfig(nats.Config{PublishTimeout: 8 * time.Second,
-		JetStream: &nats.JetStreamConfig{Stream: "CALLER"}}))
+	// PublishTimeout covers the worst case: a reset whose request went out
+	// just as the server stopped waits out nats.go's 10 s request timeout.
+	tr, err := nats.New(nc, nats.WithPublishTimeout(15*time.Second),
+		nats.WithJetStream(nats.JetStreamConfig{Stream: "CALLER"}))
 	if err != nil {
 		t.Fatal(err)
 	}

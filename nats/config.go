@@ -34,7 +34,9 @@ const (
 	// same channel names work on Redis and on NATS.
 	KeepNames Mapping = iota
 	// ColonToDot turns every ':' into '.', so "codeworm:events" becomes
-	// "codeworm.events" and subscribers may use "codeworm.>".
+	// "codeworm.events" and subscribers may use "codeworm.>". Received
+	// subjects map back ('.' to ':'), so a channel name holding '.' is
+	// refused with ErrInvalidChannel: it would not come back as sent.
 	ColonToDot
 )
 
@@ -150,7 +152,10 @@ const (
 // Option changes a Config.
 type Option func(*Config)
 
-// WithConfig replaces the whole configuration (Servers from Open's URL are kept).
+// WithConfig replaces the whole configuration: every setting Open took
+// from its URL (credentials, JetStream, query parameters) and every option
+// before it, all but Servers when c has none. To change one setting, use
+// its own option (WithPublishTimeout, WithJetStream, …) instead.
 func WithConfig(c Config) Option {
 	return func(dst *Config) {
 		servers := dst.Servers
@@ -173,6 +178,18 @@ func WithFlush() Option { return func(c *Config) { c.Flush = true } }
 // WithReconnectBuffer keeps up to n bytes of core-mode publishes while
 // reconnecting (see Config.ReconnectBuffer); 0 keeps none.
 func WithReconnectBuffer(n int) Option { return func(c *Config) { c.ReconnectBuffer = n } }
+
+// WithPublishTimeout sets Config.PublishTimeout (default 5 s).
+func WithPublishTimeout(d time.Duration) Option { return func(c *Config) { c.PublishTimeout = d } }
+
+// WithConnectTimeout sets Config.ConnectTimeout (default 2 s).
+func WithConnectTimeout(d time.Duration) Option { return func(c *Config) { c.ConnectTimeout = d } }
+
+// WithReconnectWait sets Config.ReconnectWait (default 250 ms).
+func WithReconnectWait(d time.Duration) Option { return func(c *Config) { c.ReconnectWait = d } }
+
+// WithSubscriptionBuffer sets Config.SubscriptionBuffer (default 4096).
+func WithSubscriptionBuffer(n int) Option { return func(c *Config) { c.SubscriptionBuffer = n } }
 
 // WithName sets the client name the server shows.
 func WithName(name string) Option { return func(c *Config) { c.Name = name } }

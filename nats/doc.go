@@ -39,8 +39,9 @@
 //
 // # Outages
 //
-// Open never fails because the servers are down: it connects in the
-// background and reconnects forever with a short jittered wait. While the
+// Open does not fail because the servers are down (unless its context ends
+// during its first attempt): it connects in the background and reconnects
+// forever with a short jittered wait. While the
 // connection is down, Publish fails at once with transport.ErrUnavailable:
 // by default nats.go keeps no reconnect buffer, so an outage is reported
 // rather than hidden (eventpub's async Publisher queues for the caller).

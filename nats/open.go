@@ -45,10 +45,13 @@ func openURL(ctx context.Context, rawURL string) (transport.Transport, error) {
 // publish_timeout=5s, creds=FILE, nkey=SEEDFILE, tls_ca=FILE, tls_cert=FILE,
 // tls_key=FILE. Options given to Open apply after the URL.
 //
-// Open does not fail because no server answers: it returns a Transport that
-// connects in the background (Publish fails with ErrUnavailable until then).
-// It fails for a bad URL or settings, and with ErrAuth when a server refuses
-// the credentials or the TLS handshake. Errors never hold a secret.
+// Open makes one attempt at each server (up to ConnectTimeout each, less
+// when ctx has an earlier deadline). When none answers it does not fail: it
+// returns a Transport that connects in the background (Publish fails with
+// ErrUnavailable until then). It fails for a bad URL or settings, with
+// ErrAuth when a server refuses the credentials or the TLS handshake, and
+// with ctx's error when ctx ends during that first attempt. Errors never
+// hold a secret.
 func Open(ctx context.Context, rawURL string, opts ...Option) (*Transport, error) {
 	u, err := parseURL(rawURL)
 	if err != nil {

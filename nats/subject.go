@@ -15,7 +15,11 @@ const maxSubjectLen = 1024
 // the channel cannot be one.
 func (t *Transport) subject(channel string) (string, error) {
 	subj := channel
-	if t.cfg.Mapping == ColonToDot && strings.IndexByte(channel, ':') >= 0 {
+	if t.cfg.Mapping == ColonToDot {
+		if strings.IndexByte(channel, '.') >= 0 {
+			return "", transport.Invalid(transport.ErrInvalidChannel,
+				"channel %q has '.', which ColonToDot would give back to subscribers as ':'", channel)
+		}
 		subj = strings.ReplaceAll(channel, ":", ".")
 	}
 	if err := validSubject(subj, false); err != nil {

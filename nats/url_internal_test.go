@@ -74,6 +74,35 @@ func TestParseURL(t *testing.T) {
 	}
 }
 
+// TestOptionsKeepURLSettings: a single-setting option changes that setting
+// alone, after the URL; WithConfig replaces everything but Servers.
+func TestOptionsKeepURLSettings(t *testing.T) {
+	u, err := parseURL("nats://user:pw@h:4222?jetstream=EVENTS&mapping=dots")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c Config
+	if err := c.fromURL(u); err != nil {
+		t.Fatal(err)
+	}
+	base := c
+	for _, o := range []Option{WithPublishTimeout(time.Second), WithConnectTimeout(3 * time.Second),
+		WithReconnectWait(time.Millisecond), WithSubscriptionBuffer(7)} {
+		o(&c)
+	}
+	if c.PublishTimeout != time.Second || c.ConnectTimeout != 3*time.Second || c.ReconnectWait != time.Millisecond || c.SubscriptionBuffer != 7 {
+		t.Errorf("options not applied: %+v", c)
+	}
+	if c.JetStream == nil || c.JetStream.Stream != "EVENTS" || c.Mapping != ColonToDot || c.User != "user" || c.Password != "pw" {
+		t.Errorf("options dropped settings from the URL: %+v", c)
+	}
+	replaced := base
+	WithConfig(Config{PublishTimeout: time.Second})(&replaced)
+	if replaced.JetStream != nil || replaced.User != "" || !slices.Equal(replaced.Servers, base.Servers) {
+		t.Errorf("WithConfig should replace all but Servers: %+v", replaced)
+	}
+}
+
 func TestParseURLErrorsHideSecrets(t *testing.T) {
 	for _, raw := range []string{
 		"redis://u:hunter2@h",                 // wrong scheme
@@ -166,6 +195,9 @@ func TestSubjectMapping(t *testing.T) {
 	}
 	if got := dots.channel("codeworm.events"); got != "codeworm:events" {
 		t.Errorf("ColonToDot reverse: %q", got)
+	}
+	if _, err := dots.subject("app.events"); !errors.Is(err, transport.ErrInvalidChannel) || !strings.Contains(err.Error(), `"app.events"`) {
+		t.Errorf("ColonToDot app.events: %v, want ErrInvalidChannel naming the channel", err)
 	}
 	_, err := dots.subject("a::b")
 	if !errors.Is(err, transport.ErrInvalidChannel) || !strings.Contains(err.Error(), `"a::b"`) {
