@@ -54,8 +54,16 @@ var (
 	// the policy drops the new message (DropNewest, or DropOldest while every
 	// queued message is being sent); the message is counted as dropped.
 	ErrQueueFull = errors.New("eventpub: queue full, message dropped")
-	// ErrInvalidChannel is returned for an empty channel name.
+	// ErrInvalidChannel is returned for an empty channel name, and by
+	// drivers for names they cannot carry.
 	ErrInvalidChannel = transport.ErrInvalidChannel
+	// ErrUnavailable: the broker cannot be reached now (see
+	// transport.ErrUnavailable).
+	ErrUnavailable = transport.ErrUnavailable
+	// ErrAuth: the broker refused the credentials or the operation.
+	ErrAuth = transport.ErrAuth
+	// ErrPayloadTooLarge: the payload is over the driver's limit.
+	ErrPayloadTooLarge = transport.ErrPayloadTooLarge
 )
 
 // Publisher publishes logs, events and stats. It is safe for concurrent use.
@@ -337,8 +345,10 @@ type Metrics struct {
 	Published uint64
 	// Dropped counts messages the async overflow policy discarded.
 	Dropped uint64
-	// Failed counts messages the transport refused for good, and those
-	// Close could not deliver.
+	// Failed counts, in async mode, messages the transport refused for
+	// good and those Close could not deliver; in sync mode, every publish
+	// the transport returned an error for (ErrUnavailable and context
+	// errors included), since the caller got that error.
 	Failed uint64
 	// Queued counts messages accepted but not settled yet: waiting in the
 	// async queue, being sent, or (Block) waiting for room in the queue.

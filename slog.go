@@ -21,7 +21,7 @@ type SlogOptions struct {
 // the Publisher's logs channel in the form CodeWorm's structlog pipeline
 // produced:
 //
-//	{"event":"cycle complete","level":"info","timestamp":"2026-02-19T13:29:00.123456Z","repo":"CodeWorm"}
+//	{"event":"cycle complete","level":"info","repo":"CodeWorm","timestamp":"2026-02-19T13:29:00.123456Z"}
 //
 // "event" is the message; "level" is debug, info, warning or error (other
 // levels lower-cased, e.g. "error+4"); "timestamp" is the record's time in
@@ -31,7 +31,8 @@ type SlogOptions struct {
 //
 // Handle never returns an error and never fails the caller's logging: a
 // failed publish is counted in the Publisher's Metrics. A record waits at
-// most SlogOptions.Timeout; give the handler an async Publisher (WithAsync
+// most SlogOptions.Timeout (save for the core-NATS stall that package nats
+// documents under Config.PublishTimeout); give the handler an async Publisher (WithAsync
 // with DropNewest or DropOldest) for logging that never waits on the network.
 func NewSlogHandler(pub *Publisher, opts *SlogOptions) slog.Handler {
 	h := &slogHandler{pub: pub, level: slog.LevelInfo, timeout: 250 * time.Millisecond}

@@ -5,7 +5,13 @@
 //	func TestConformance(t *testing.T) {
 //		conformance.Run(t, conformance.Harness{
 //			Name: "mydriver",
-//			New:  func(t testing.TB) transport.Transport { return mydriver.New(addr) },
+//			New: func(t testing.TB) transport.Transport {
+//				tr, err := mydriver.Open(context.Background(), addr)
+//				if err != nil {
+//					t.Fatal(err)
+//				}
+//				return tr
+//			},
 //		})
 //	}
 //

@@ -143,11 +143,17 @@ type BatchError struct {
 	// message) sets it, so that a message refused in the middle of a batch
 	// does not make the caller send the messages after it again.
 	Results []error
-	// Err is why the batch did not go through whole.
+	// Err is why the batch did not go through whole. A driver always sets
+	// it; Error copes when one does not.
 	Err error
 }
 
-func (e *BatchError) Error() string { return e.Err.Error() }
+func (e *BatchError) Error() string {
+	if e.Err == nil {
+		return fmt.Sprintf("eventpub: batch failed after %d messages sent", e.Sent)
+	}
+	return e.Err.Error()
+}
 
 // Unwrap returns the cause, so errors.Is sees the sentinel inside.
 func (e *BatchError) Unwrap() error { return e.Err }

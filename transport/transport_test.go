@@ -113,6 +113,12 @@ func TestOpenPassesTheURLAsWritten(t *testing.T) {
 // oneByOne hides a transport's PublishBatch.
 type oneByOne struct{ transport.Transport }
 
+func TestBatchErrorWithoutErr(t *testing.T) {
+	if got := (&transport.BatchError{Sent: 3}).Error(); !strings.Contains(got, "3") {
+		t.Fatalf("BatchError without Err: %q", got)
+	}
+}
+
 func TestPublishAll(t *testing.T) {
 	ctx := context.Background()
 	mem := memory.New()
