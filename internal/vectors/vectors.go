@@ -94,7 +94,7 @@ func Load() ([]Vector, error) {
 		}
 		parent := filepath.Dir(dir)
 		if parent == dir {
-			return nil, fmt.Errorf("shared/testdata/codeworm_vectors.json not found above the working directory")
+			return nil, fmt.Errorf("shared/testdata/codeworm_vectors.json not found above the working directory: check out the project's shared/ folder beside this repository")
 		}
 		dir = parent
 	}
