@@ -40,7 +40,7 @@ func refused(t *testing.T, secret, url string, opts ...nats.Option) {
 		_ = tr.Close()
 		t.Fatalf("Open(%s) with wrong credentials succeeded", transport.Redact(url))
 	}
-	if !errors.Is(err, nats.ErrAuth) || !errors.Is(err, transport.ErrAuth) || errors.Is(err, transport.ErrUnavailable) {
+	if !errors.Is(err, nats.ErrAuth) || !errors.Is(err, transport.ErrAuth) || errors.Is(err, transport.ErrUnavailable) || errors.Is(err, nats.ErrPermission) {
 		t.Fatalf("Open with wrong credentials: %v, want nats.ErrAuth and transport.ErrAuth, not ErrUnavailable", err)
 	}
 	if secret != "" && strings.Contains(err.Error(), secret) {

@@ -58,7 +58,8 @@
 // Failures map to the transport sentinels; refused credentials and TLS
 // failures give [ErrAuth], which also matches transport.ErrAuth and never
 // transport.ErrUnavailable. A publish or subscription the user's
-// permissions refuse gives transport.ErrAuth naming the subject. The server
+// permissions refuse gives [ErrPermission], which also matches
+// transport.ErrAuth, naming the subject. The server
 // answers a refused publish only with an error on the connection, so a
 // core Publish learns of it only with [WithFlush], and a JetStream Publish
 // once its ack wait (PublishTimeout) ends. Passwords and tokens never

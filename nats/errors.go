@@ -23,8 +23,15 @@ import (
 // and never transport.ErrUnavailable.
 var ErrAuth = errors.New("eventpub/nats: authentication or TLS handshake failed")
 
+// ErrPermission reports that the server's permissions for this user refuse
+// a publish or subscription on a subject. Other subjects may still work. An
+// error that matches it also matches transport.ErrAuth, never ErrAuth or
+// transport.ErrUnavailable.
+var ErrPermission = errors.New("eventpub/nats: permission denied")
+
 // authError is a refused credential or permission: it matches
-// transport.ErrAuth, nats.ErrAuth for refused credentials, and its cause.
+// transport.ErrAuth, its cause, and ErrAuth for refused credentials or
+// ErrPermission for a refused subject.
 type authError struct {
 	msg   string
 	creds bool // the credentials or TLS settings were refused
@@ -37,7 +44,7 @@ func (e *authError) Unwrap() []error {
 	if e.creds {
 		return []error{ErrAuth, transport.ErrAuth, e.cause}
 	}
-	return []error{transport.ErrAuth, e.cause}
+	return []error{ErrPermission, transport.ErrAuth, e.cause}
 }
 
 // credsErr reports refused credentials or TLS settings; where says on

@@ -25,9 +25,10 @@ func limitedServer(t *testing.T) *brokertest.NATSServer {
 // wantDenied checks err is a permissions refusal naming subject.
 func wantDenied(t *testing.T, what string, err error, subject string) {
 	t.Helper()
-	if !errors.Is(err, transport.ErrAuth) || errors.Is(err, transport.ErrUnavailable) || errors.Is(err, nats.ErrAuth) ||
+	if !errors.Is(err, transport.ErrAuth) || !errors.Is(err, nats.ErrPermission) ||
+		errors.Is(err, transport.ErrUnavailable) || errors.Is(err, nats.ErrAuth) ||
 		!strings.Contains(err.Error(), `"`+subject+`"`) {
-		t.Fatalf("%s: %v, want transport.ErrAuth (not ErrUnavailable, not a credentials error) naming %q", what, err, subject)
+		t.Fatalf("%s: %v, want ErrPermission and transport.ErrAuth (not ErrUnavailable, not a credentials error) naming %q", what, err, subject)
 	}
 }
 
