@@ -16,6 +16,8 @@
 //   - Publish does not keep msg.Payload after it returns: callers reuse buffers.
 //   - Publish never blocks past its context; while the broker is down it fails
 //     fast with [ErrUnavailable] instead of waiting a full timeout on every call.
+//     A driver whose client cannot honour a context somewhere (core NATS: a
+//     socket write on a stalled link) bounds that wait and documents it.
 //   - Close is idempotent, ends every open Subscription and leaks no goroutine.
 //     A driver built on a client the caller passed in does not close that client.
 package transport
