@@ -42,8 +42,10 @@ func openURL(ctx context.Context, rawURL string) (transport.Transport, error) {
 // Query parameters: jetstream=STREAM (or true: stream EVENTPUB), subjects=a,b
 // (stream subjects), replicas=N, max_age=24h, max_bytes=N, start=new|all,
 // mapping=keep|dots, flush=true, reconnect_buffer=BYTES, name=NAME,
-// publish_timeout=5s, creds=FILE, nkey=SEEDFILE, tls_ca=FILE, tls_cert=FILE,
-// tls_key=FILE. Options given to Open apply after the URL.
+// publish_timeout=5s, token=TOKEN, creds=FILE, nkey=SEEDFILE, tls_ca=FILE,
+// tls_cert=FILE, tls_key=FILE. The JetStream parameters turn JetStream on;
+// jetstream=false with any of them is an error. Options given to Open apply
+// after the URL.
 //
 // Open makes one attempt at each server (up to ConnectTimeout each, less
 // when ctx has an earlier deadline). When none answers it does not fail: it
@@ -140,6 +142,7 @@ func (c *Config) fromURL(u *url.URL) error {
 
 func (c *Config) fromQuery(q url.Values, red string) error {
 	var caFile, certFile, keyFile string
+	jsOff := false // jetstream=false
 	js := func() *JetStreamConfig {
 		if c.JetStream == nil {
 			c.JetStream = &JetStreamConfig{}
@@ -157,6 +160,8 @@ func (c *Config) fromQuery(q url.Values, red string) error {
 			if b, perr := strconv.ParseBool(v); perr == nil {
 				if b {
 					js()
+				} else {
+					jsOff = true
 				}
 			} else {
 				js().Stream = v
@@ -213,6 +218,9 @@ func (c *Config) fromQuery(q url.Values, red string) error {
 		if err != nil {
 			return bad("a valid value")
 		}
+	}
+	if jsOff && c.JetStream != nil {
+		return fmt.Errorf("eventpub/nats: URL %q: jetstream=false with JetStream parameters (subjects, replicas, max_age, max_bytes, start)", red)
 	}
 	if caFile != "" || certFile != "" || keyFile != "" {
 		cfg, err := tlsFromFiles(caFile, certFile, keyFile)

@@ -105,15 +105,17 @@ func TestOptionsKeepURLSettings(t *testing.T) {
 
 func TestParseURLErrorsHideSecrets(t *testing.T) {
 	for _, raw := range []string{
-		"redis://u:hunter2@h",                 // wrong scheme
-		"nats://u:hunter2@h/path",             // a path
-		"nats://u:hunter2@h?bogus=1",          // unknown parameter
-		"nats://u:hunter2@h?replicas=many",    // bad value
-		"nats://u:hunter2@a:1,,b:2",           // empty server
-		"nats://hunter2@h?start=sometimes",    // bad value, token user
-		"nats://u:hunter2@h?jetstream=a.b",    // bad stream name (Validate)
-		"nats://u:hunter2@h:99999999999x",     // unparsable
-		"nats://u:hunter2@h?mapping=sideways", // bad mapping
+		"redis://u:hunter2@h",                           // wrong scheme
+		"nats://u:hunter2@h/path",                       // a path
+		"nats://u:hunter2@h?bogus=1",                    // unknown parameter
+		"nats://u:hunter2@h?replicas=many",              // bad value
+		"nats://u:hunter2@a:1,,b:2",                     // empty server
+		"nats://hunter2@h?start=sometimes",              // bad value, token user
+		"nats://u:hunter2@h?jetstream=a.b",              // bad stream name (Validate)
+		"nats://u:hunter2@h:99999999999x",               // unparsable
+		"nats://u:hunter2@h?mapping=sideways",           // bad mapping
+		"nats://u:hunter2@h?jetstream=false&subjects=x", // JetStream both off and on
+		"nats://h?token=hunter2&replicas=many",          // bad value beside a token
 	} {
 		u, err := parseURL(raw)
 		if err == nil {
