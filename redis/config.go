@@ -76,6 +76,11 @@ type Config struct {
 // Option changes a Config.
 type Option func(*Config)
 
+// WithConfig sets every Config field at once, e.g. from a Config loaded
+// elsewhere; settings in Open's URL fill the fields c leaves zero, and
+// options after it change single fields.
+func WithConfig(c Config) Option { return func(dst *Config) { *dst = c } }
+
 // WithDialTimeout sets Config.DialTimeout.
 func WithDialTimeout(d time.Duration) Option { return func(c *Config) { c.DialTimeout = d } }
 

@@ -73,6 +73,19 @@ func TestOpenOptionsAndURLQuery(t *testing.T) {
 	}
 }
 
+func TestOpenWithConfig(t *testing.T) {
+	tr, err := redis.Open(context.Background(), "redis://127.0.0.1:1/0?pool_size=7",
+		redis.WithConfig(redis.Config{DialTimeout: 3 * time.Second, ReadTimeout: 4 * time.Second}), redis.WithReadTimeout(time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	o := options(t, tr)
+	if o.DialTimeout != 3*time.Second || o.ReadTimeout != time.Second || o.PoolSize != 7 {
+		t.Fatalf("dial %v read %v pool %d: want the Config's dial timeout, the later option's read timeout, the URL's pool size", o.DialTimeout, o.ReadTimeout, o.PoolSize)
+	}
+}
+
 func TestOpenBadURLs(t *testing.T) {
 	const pw = "hunter2-pw"
 	cases := map[string]string{
