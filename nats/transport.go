@@ -3,6 +3,7 @@ package nats
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -283,13 +284,33 @@ func (t *Transport) Ping(ctx context.Context) error {
 
 // flush waits until the server has processed everything sent so far, or the
 // connection drops, or ctx (or PublishTimeout when ctx has no deadline) ends.
+// nats.go's own flush would wait through a reconnect for its PONG; the
+// driver's drop signal ends it with ErrUnavailable instead.
 func (t *Transport) flush(ctx context.Context) error {
+	down := *t.down.Load()
+	if isClosedChan(down) {
+		return transport.Unavailable(errDown)
+	}
+	fctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	if _, ok := ctx.Deadline(); !ok {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, t.cfg.PublishTimeout)
+		fctx, cancel = context.WithTimeout(fctx, t.cfg.PublishTimeout)
 		defer cancel()
 	}
-	return t.nc.FlushWithContext(ctx)
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		select {
+		case <-down:
+			cancel()
+		case <-stop:
+		}
+	}()
+	err := t.nc.FlushWithContext(fctx)
+	if err != nil && ctx.Err() == nil && isClosedChan(down) {
+		return transport.Unavailable(fmt.Errorf("%w before the server answered", errDown))
+	}
+	return err
 }
 
 // Close ends every subscription, sends what nats.go still buffers and, when
