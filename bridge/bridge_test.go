@@ -116,9 +116,16 @@ func TestTargetDownCatchUp(t *testing.T) {
 		t.Errorf("Stats after catching up = %+v", st)
 	}
 	checkSum(t, st)
+	// The handler hears of failures on its own goroutine, maybe after the
+	// queue has caught up.
+	waitFor(t, "the error handler to hear of the outage", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(reported) > 0
+	})
 	mu.Lock()
 	defer mu.Unlock()
-	if len(reported) == 0 || !errors.Is(reported[0], transport.ErrUnavailable) {
+	if !errors.Is(reported[0], transport.ErrUnavailable) {
 		t.Errorf("error handler saw %v, want ErrUnavailable retries", reported)
 	}
 }
@@ -256,15 +263,17 @@ func testRefused(t *testing.T, batched bool) {
 	if p := payloads(dst.rec.Messages("ch")); !slices.Equal(p, []string{"m0", "m2", "m3", "m4"}) {
 		t.Errorf("target got %q, want m0 m2 m3 m4", p)
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	found := false
-	for _, err := range reported {
-		found = found || errors.Is(err, transport.ErrPayloadTooLarge)
-	}
-	if !found {
-		t.Errorf("error handler saw %v, want an ErrPayloadTooLarge", reported)
-	}
+	// The handler hears of failures on its own goroutine.
+	waitFor(t, "the error handler to hear of the refused message", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, err := range reported {
+			if errors.Is(err, transport.ErrPayloadTooLarge) {
+				return true
+			}
+		}
+		return false
+	})
 }
 
 func TestStopDrainsThenGivesUp(t *testing.T) {
