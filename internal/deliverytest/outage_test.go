@@ -169,7 +169,9 @@ func TestOutageOverflow(t *testing.T) {
 			// the dropped ones form one run broken only by batches that were
 			// in flight (at most 256 messages each), the run starts soon after
 			// the cut (before the queue had taken capacity messages), and the
-			// newest message published before the link came back survived.
+			// newest capacity messages all survived. (Messages published just
+			// after the link came back can still be dropped: reconnecting
+			// takes a moment, more on a loaded machine.)
 			missing := missingSeqs(got)
 			for i := 1; i < len(missing); i++ {
 				if gap := missing[i] - missing[i-1] - 1; gap > 256 {
@@ -179,8 +181,8 @@ func TestOutageOverflow(t *testing.T) {
 			if missing[0] >= cutAt+capacity {
 				t.Fatalf("first dropped seq %d: newer messages were dropped (cut at %d)", missing[0], cutAt)
 			}
-			if last := missing[len(missing)-1]; last >= restoredAt-1 {
-				t.Fatalf("seq %d, the newest before the link came back at %d, was dropped", last, restoredAt)
+			if last := missing[len(missing)-1]; last >= outageN-capacity {
+				t.Fatalf("seq %d, among the newest %d, was dropped (link back at seq %d)", last, capacity, restoredAt)
 			}
 		})
 	}
