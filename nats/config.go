@@ -1,6 +1,7 @@
 package nats
 
 import (
+	"cmp"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -212,37 +213,17 @@ func WithCredentials(file string) Option { return func(c *Config) { c.Credential
 func WithTLS(cfg *tls.Config) Option { return func(c *Config) { c.TLS = cfg } }
 
 func (c *Config) setDefaults() {
-	if c.Name == "" {
-		c.Name = DefaultName
-	}
-	if c.PublishTimeout == 0 {
-		c.PublishTimeout = DefaultPublishTimeout
-	}
-	if c.ConnectTimeout == 0 {
-		c.ConnectTimeout = DefaultConnectTimeout
-	}
-	if c.ReconnectWait == 0 {
-		c.ReconnectWait = DefaultReconnectWait
-	}
-	if c.SubscriptionBuffer == 0 {
-		c.SubscriptionBuffer = DefaultSubBuffer
-	}
+	c.Name = cmp.Or(c.Name, DefaultName)
+	c.PublishTimeout = cmp.Or(c.PublishTimeout, DefaultPublishTimeout)
+	c.ConnectTimeout = cmp.Or(c.ConnectTimeout, DefaultConnectTimeout)
+	c.ReconnectWait = cmp.Or(c.ReconnectWait, DefaultReconnectWait)
+	c.SubscriptionBuffer = cmp.Or(c.SubscriptionBuffer, DefaultSubBuffer)
 	if js := c.JetStream; js != nil {
-		if js.Stream == "" {
-			js.Stream = DefaultStream
-		}
-		if js.MaxAge == 0 {
-			js.MaxAge = DefaultMaxAge
-		}
-		if js.MaxBytes == 0 {
-			js.MaxBytes = DefaultMaxBytes
-		}
-		if js.Replicas == 0 {
-			js.Replicas = DefaultReplicas
-		}
-		if js.MaxPending == 0 {
-			js.MaxPending = DefaultMaxPending
-		}
+		js.Stream = cmp.Or(js.Stream, DefaultStream)
+		js.MaxAge = cmp.Or(js.MaxAge, DefaultMaxAge)
+		js.MaxBytes = cmp.Or(js.MaxBytes, DefaultMaxBytes)
+		js.Replicas = cmp.Or(js.Replicas, DefaultReplicas)
+		js.MaxPending = cmp.Or(js.MaxPending, DefaultMaxPending)
 	}
 }
 

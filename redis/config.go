@@ -1,6 +1,7 @@
 package redis
 
 import (
+	"cmp"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -119,25 +120,15 @@ func WithTLSConfig(c *tls.Config) Option { return func(cfg *Config) { cfg.TLS = 
 
 // withDefaults returns c with every zero field set to its default.
 func (c Config) withDefaults() Config {
-	def := func(d *time.Duration, v time.Duration) {
-		if *d == 0 {
-			*d = v
-		}
-	}
-	defInt := func(n *int, v int) {
-		if *n == 0 {
-			*n = v
-		}
-	}
-	def(&c.DialTimeout, DefaultTimeout)
-	def(&c.ReadTimeout, DefaultTimeout)
-	def(&c.WriteTimeout, DefaultTimeout)
-	def(&c.MinBackoff, DefaultMinBackoff)
-	def(&c.MaxBackoff, DefaultMaxBackoff)
-	defInt(&c.PipelineConns, min(max(runtime.GOMAXPROCS(0)/2, 1), 4))
-	defInt(&c.MaxPipeline, DefaultMaxPipeline)
-	defInt(&c.MaxPayload, DefaultMaxPayload)
-	defInt(&c.SubscriptionBuffer, DefaultSubscriptionBuffer)
+	c.DialTimeout = cmp.Or(c.DialTimeout, DefaultTimeout)
+	c.ReadTimeout = cmp.Or(c.ReadTimeout, DefaultTimeout)
+	c.WriteTimeout = cmp.Or(c.WriteTimeout, DefaultTimeout)
+	c.MinBackoff = cmp.Or(c.MinBackoff, DefaultMinBackoff)
+	c.MaxBackoff = cmp.Or(c.MaxBackoff, DefaultMaxBackoff)
+	c.PipelineConns = cmp.Or(c.PipelineConns, min(max(runtime.GOMAXPROCS(0)/2, 1), 4))
+	c.MaxPipeline = cmp.Or(c.MaxPipeline, DefaultMaxPipeline)
+	c.MaxPayload = cmp.Or(c.MaxPayload, DefaultMaxPayload)
+	c.SubscriptionBuffer = cmp.Or(c.SubscriptionBuffer, DefaultSubscriptionBuffer)
 	return c
 }
 
