@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/eventpub/eventpub/bridge"
+	"github.com/eventpub/eventpub/internal/brokertest"
 	"github.com/eventpub/eventpub/memory"
 	"github.com/eventpub/eventpub/transport"
 )
@@ -56,17 +57,7 @@ func start(t testing.TB, from, to transport.Transport, names []string, opts ...b
 // waitFor polls cond until it holds or 20 s pass.
 func waitFor(t testing.TB, what string, cond func() bool, detail ...func() string) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			msg := ""
-			for _, d := range detail {
-				msg += "; " + d()
-			}
-			t.Fatalf("timed out waiting for %s%s", what, msg)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
+	brokertest.WaitFor(t, 20*time.Second, what, cond, detail...)
 }
 
 // checkSum fails the test when the counters do not add up.

@@ -13,15 +13,10 @@ import (
 	natsgo "github.com/nats-io/nats.go"
 )
 
-// waitFor polls cond every 10 ms for up to 10 s.
+// waitFor polls cond for up to 10 s.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); !cond(); {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	brokertest.WaitFor(t, 10*time.Second, what, cond)
 }
 
 // TestOpenWhileServerDown: construction succeeds with no server, publishing

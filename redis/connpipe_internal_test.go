@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/eventpub/eventpub/internal/brokertest"
 	"github.com/eventpub/eventpub/transport"
 )
 
@@ -90,16 +91,6 @@ func openFake(t *testing.T, addr string, opts ...Option) *Transport {
 	return tr
 }
 
-// waitFor polls cond for up to 10 s.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-	}
-}
-
 func msg(ch string) transport.Message { return transport.Message{Channel: ch, Payload: []byte("p")} }
 
 // A queued request whose caller gives up is withdrawn: it is never
@@ -115,7 +106,7 @@ func TestConnPipeWithdrawsQueued(t *testing.T) {
 	// out.
 	pc := &tr.cp.conns[0]
 	var w *wire
-	waitFor(t, "the publish connection to go idle", func() bool {
+	brokertest.WaitFor(t, 10*time.Second, "the publish connection to go idle", func() bool {
 		pc.mu.Lock()
 		defer pc.mu.Unlock()
 		if c := pc.cur; c != nil && !c.writing && !c.delivering && c.inflight.n == 0 {
