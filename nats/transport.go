@@ -161,16 +161,10 @@ func (t *Transport) stopWatch() {
 // nats.go has not reconnected meanwhile, the connection reconnects at once,
 // so calls fail fast until it is back. It never waits on the connection.
 func (t *Transport) probeLink() {
-	if !t.owned || !t.up.Load() || !t.probing.CompareAndSwap(false, true) {
+	if !t.owned || !t.up.Load() {
 		return
 	}
-	if !t.trackWG(&t.probeWG) {
-		t.probing.Store(false)
-		return
-	}
-	go func() {
-		defer t.probeWG.Done()
-		defer t.probing.Store(false)
+	t.background(&t.probing, func() {
 		before := t.nc.Stats().Reconnects
 		err := t.nc.FlushTimeout(t.cfg.PublishTimeout)
 		if errors.Is(err, natsgo.ErrTimeout) && !t.closed.Load() && t.nc.Stats().Reconnects == before {
@@ -180,24 +174,31 @@ func (t *Transport) probeLink() {
 			t.refreshState(natsgo.RECONNECTING)
 			_ = t.nc.ForceReconnect()
 		}
-	}()
+	})
 }
 
 // recheck asks the connection its status in the background, for when the
 // watcher may have missed an event (nats.go drops status events when its
 // channel is full). It never waits on the connection.
 func (t *Transport) recheck() {
-	if !t.rechecking.CompareAndSwap(false, true) {
+	t.background(&t.rechecking, func() { t.refreshState(t.nc.Status()) })
+}
+
+// background runs f on its own goroutine unless running says an f of its
+// kind is under way or the transport is closed; Close waits for it
+// (probeWG).
+func (t *Transport) background(running *atomic.Bool, f func()) {
+	if !running.CompareAndSwap(false, true) {
 		return
 	}
 	if !t.trackWG(&t.probeWG) {
-		t.rechecking.Store(false)
+		running.Store(false)
 		return
 	}
 	go func() {
 		defer t.probeWG.Done()
-		defer t.rechecking.Store(false)
-		t.refreshState(t.nc.Status())
+		defer running.Store(false)
+		f()
 	}()
 }
 
