@@ -1,5 +1,6 @@
 // Package vectors loads the wire-format test vectors recorded from
-// CodeWorm's own publisher (shared/testdata/codeworm_vectors.json).
+// CodeWorm's own publisher, kept in the module's testdata/codeworm_vectors.json
+// (copied unchanged from the project's shared/testdata).
 package vectors
 
 import (
@@ -75,26 +76,32 @@ func convert(x any) any {
 	return x
 }
 
-// Load reads the vectors from shared/testdata, found by walking up from the
-// working directory (CI lays shared/ beside the repository clone).
+// Load reads the vectors from testdata/codeworm_vectors.json at the module's
+// root, found by walking up from the working directory to the go.mod.
 func Load() ([]Vector, error) {
 	dir, err := os.Getwd()
 	if err != nil {
 		return nil, err
 	}
 	for {
-		p := filepath.Join(dir, "shared", "testdata", "codeworm_vectors.json")
-		if data, err := os.ReadFile(p); err == nil {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			p := filepath.Join(dir, "testdata", "codeworm_vectors.json")
+			data, err := os.ReadFile(p)
+			if err != nil {
+				return nil, fmt.Errorf("CodeWorm vectors: %w", err)
+			}
 			var f struct{ Vectors []Vector }
-			d := json.NewDecoder(bytes.NewReader(data))
-			if err := d.Decode(&f); err != nil {
+			if err := json.NewDecoder(bytes.NewReader(data)).Decode(&f); err != nil {
 				return nil, fmt.Errorf("%s: %w", p, err)
+			}
+			if len(f.Vectors) == 0 {
+				return nil, fmt.Errorf("%s: no vectors", p)
 			}
 			return f.Vectors, nil
 		}
 		parent := filepath.Dir(dir)
 		if parent == dir {
-			return nil, fmt.Errorf("shared/testdata/codeworm_vectors.json not found above the working directory: check out the project's shared/ folder beside this repository")
+			return nil, fmt.Errorf("CodeWorm vectors: no go.mod above the working directory")
 		}
 		dir = parent
 	}
