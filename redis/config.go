@@ -136,7 +136,7 @@ func (c Config) withDefaults() Config {
 func (c Config) Validate() error {
 	c = c.withDefaults()
 	var errs []error
-	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf("redis: "+format, args...)) }
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf("eventpub/redis: "+format, args...)) }
 	for _, d := range []struct {
 		name string
 		v    time.Duration

@@ -3,7 +3,6 @@ package redis
 import (
 	"context"
 	"errors"
-	"fmt"
 
 	goredis "github.com/redis/go-redis/v9"
 )
@@ -62,7 +61,7 @@ func (p *connPipe) down(err error) {
 	if errors.Is(err, goredis.ErrClosed) || classify(err) != kindNetwork || p.t.closed.Load() {
 		return
 	}
-	p.t.markDown(fmt.Errorf("%s: %w", p.t.addr, p.t.scrub(err)))
+	p.t.markDown(p.t.scrub(err))
 }
 
 // fail wakes each request with err.

@@ -237,6 +237,9 @@ func (pc *pconn) dial() {
 	c, err := p.opts.Dialer(ctx, p.opts.Network, p.opts.Addr)
 	cancel()
 	if err == nil {
+		err = dialErr(c) // Open's quiet dialer
+	}
+	if err == nil {
 		timeout := p.dialTimeout + p.readTimeout
 		stop := context.AfterFunc(t.ctx, func() { _ = c.Close() }) // Close does not wait
 		err = handshake(c, p.opts, timeout)

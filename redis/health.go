@@ -3,8 +3,6 @@ package redis
 import (
 	"context"
 	"time"
-
-	"github.com/eventpub/eventpub/transport"
 )
 
 // The health state lets calls fail fast while Redis is unreachable: the
@@ -19,7 +17,7 @@ func (t *Transport) downErr() error {
 	t.hmu.Lock()
 	cause := t.cause
 	t.hmu.Unlock()
-	return transport.Unavailable(cause)
+	return t.unavailable(cause)
 }
 
 // markDown records cause and starts the background check if none runs.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -72,7 +73,7 @@ var (
 // on the client do not see PUBLISH.
 func New(client goredis.UniversalClient, opts ...Option) (*Transport, error) {
 	if client == nil {
-		return nil, errors.New("redis: New needs a client, got nil")
+		return nil, errors.New("eventpub/redis: New needs a client, got nil")
 	}
 	var cfg Config
 	for _, o := range opts {
@@ -94,7 +95,9 @@ func New(client goredis.UniversalClient, opts ...Option) (*Transport, error) {
 //
 // Query options are go-redis's (dial_timeout, read_timeout, pool_size, …)
 // plus sharded=true for [WithSharded]. Options passed in code win over the
-// URL. Open never contacts Redis, so it succeeds while Redis is down; no
+// URL. Open does not wait for Redis, so it succeeds while Redis is down;
+// for rediss:// it makes one TLS handshake and fails with an error
+// matching ErrAuth when the server's certificate does not verify. No
 // error it returns contains the password.
 func Open(ctx context.Context, rawURL string, opts ...Option) (*Transport, error) {
 	var cfg Config
@@ -141,8 +144,10 @@ func Open(ctx context.Context, rawURL string, opts ...Option) (*Transport, error
 		}
 		gopts.TLSConfig = tc
 	}
-	if gopts.TLSConfig != nil && gopts.Dialer == nil {
-		gopts.Dialer = tlsDialer(gopts.DialTimeout, gopts.TLSConfig)
+	if gopts.TLSConfig != nil {
+		gopts.Dialer = quietDial(tlsDialer(gopts.DialTimeout, gopts.TLSConfig))
+	} else {
+		gopts.Dialer = quietDial(plainDialer(gopts.DialTimeout))
 	}
 	// One dial attempt and no command retries: the first failure surfaces
 	// within the dial timeout and the health check takes over; a retried
@@ -163,8 +168,36 @@ func Open(ctx context.Context, rawURL string, opts ...Option) (*Transport, error
 	t.owned = true
 	t.addr = transport.Redact(rawURL)
 	t.secret = gopts.Password
+	if gopts.TLSConfig != nil {
+		if err := t.checkCertificate(ctx, gopts); err != nil {
+			_ = t.Close()
+			return nil, err
+		}
+	}
 	return t, nil
 }
+
+// checkCertificate makes one TLS handshake with the server, bounded by ctx
+// and the dial timeout, and returns an error matching ErrAuth when the
+// server's certificate does not verify: that is a settings problem no
+// retry mends, so Open fails, as the NATS driver's does. A server that does
+// not answer is no error here (Open never fails because Redis is down).
+func (t *Transport) checkCertificate(ctx context.Context, o *goredis.Options) error {
+	dctx, cancel := context.WithTimeout(ctx, o.DialTimeout)
+	defer cancel()
+	c, err := tlsDialer(o.DialTimeout, o.TLSConfig)(dctx, o.Network, o.Addr)
+	if err != nil {
+		if certErr(err) {
+			return t.mapErr(nil, err)
+		}
+		return nil
+	}
+	return c.Close()
+}
+
+// GoString is what %#v prints: the address with the password masked, so
+// that no format verb shows the password.
+func (t *Transport) GoString() string { return "&redis.Transport{addr: " + strconv.Quote(t.addr) + "}" }
 
 // tlsDialer dials TLS like go-redis's default dialer, except that the
 // handshake too ends when the dial's context does (so Close or a caller's

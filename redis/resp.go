@@ -29,7 +29,7 @@ var _ goredis.Error = replyError("")
 
 // errProtocol reports a reply the publish connection did not expect; the
 // connection is closed.
-var errProtocol = errors.New("redis: unexpected reply on the publish connection")
+var errProtocol = errors.New("eventpub/redis: unexpected reply on the publish connection")
 
 // publishHeader returns the start of a PUBLISH or SPUBLISH request.
 func publishHeader(sharded bool) []byte {

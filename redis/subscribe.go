@@ -33,7 +33,7 @@ func (t *Transport) Subscribe(ctx context.Context, channels ...string) (transpor
 // with an error matching errors.ErrUnsupported.
 func (t *Transport) SubscribePattern(ctx context.Context, patterns ...string) (transport.Subscription, error) {
 	if t.cfg.Sharded {
-		return nil, fmt.Errorf("redis: %w: pattern subscriptions cannot see sharded (SPUBLISH) messages", errors.ErrUnsupported)
+		return nil, fmt.Errorf("eventpub/redis: %w: pattern subscriptions cannot see sharded (SPUBLISH) messages", errors.ErrUnsupported)
 	}
 	return t.subscribe(ctx, "psubscribe", patterns)
 }

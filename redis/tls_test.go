@@ -32,23 +32,38 @@ func TestTLS(t *testing.T) {
 	})
 
 	t.Run("WrongCA", func(t *testing.T) {
+		// A certificate that does not verify is a settings problem, not an
+		// outage: Open fails with ErrAuth (as the NATS driver's does), so
+		// an async publisher never retries it forever.
 		other := brokertest.NewTLS(t) // some other CA
-		tr := open(t, url, redis.WithTLSConfig(other.ClientConfig()))
-		err := tr.Publish(ctx5(t), transport.Message{Channel: "c", Payload: []byte("x")})
-		if !errors.Is(err, transport.ErrUnavailable) {
-			t.Fatalf("Publish with the wrong CA: %v, want ErrUnavailable", err)
+		tr, err := redis.Open(ctx5(t), url, redis.WithTLSConfig(other.ClientConfig()))
+		if err == nil {
+			_ = tr.Close()
+			t.Fatal("Open with the wrong CA succeeded")
 		}
-		if !strings.Contains(err.Error(), "certificate") {
-			t.Fatalf("error does not say the certificate is the problem: %v", err)
+		if !errors.Is(err, redis.ErrAuth) || !errors.Is(err, transport.ErrAuth) || errors.Is(err, transport.ErrUnavailable) {
+			t.Fatalf("Open with the wrong CA: %v, want ErrAuth and not ErrUnavailable", err)
+		}
+		if !strings.HasPrefix(err.Error(), "eventpub/redis: ") || !strings.Contains(err.Error(), "certificate") ||
+			!strings.Contains(err.Error(), srv.TLSAddr()) {
+			t.Fatalf("error does not name the server and the certificate: %v", err)
 		}
 		t.Logf("wrong CA: %v", err)
 	})
 
 	t.Run("SystemRootsRejectPrivateCA", func(t *testing.T) {
-		tr := open(t, url)
+		_, err := redis.Open(ctx5(t), url)
+		if !errors.Is(err, transport.ErrAuth) || !strings.Contains(err.Error(), "certificate") {
+			t.Fatalf("Open with system roots to a private CA: %v", err)
+		}
+	})
+
+	t.Run("DownIsNoOpenError", func(t *testing.T) {
+		// Nothing listens on the plain port's neighbour: Open succeeds.
+		tr := open(t, "rediss://127.0.0.1:1/0", redis.WithTLSConfig(certs.ClientConfig()))
 		err := tr.Ping(ctx5(t))
-		if err == nil || !strings.Contains(err.Error(), "certificate") {
-			t.Fatalf("Ping with system roots to a private CA: %v", err)
+		if !errors.Is(err, transport.ErrUnavailable) {
+			t.Fatalf("Ping of a TLS server that is down: %v, want ErrUnavailable", err)
 		}
 	})
 }

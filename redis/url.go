@@ -1,6 +1,7 @@
 package redis
 
 import (
+	"errors"
 	"fmt"
 	"net/url"
 	"strconv"
@@ -16,24 +17,31 @@ import (
 func parseURL(rawURL string) (*goredis.Options, bool, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
-		return nil, false, fmt.Errorf("redis: cannot parse URL %q", transport.Redact(rawURL))
+		// url.Error's own text quotes the whole URL; its cause names
+		// only the bad part (a port, an escape).
+		reason := err
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			reason = ue.Err
+		}
+		return nil, false, fmt.Errorf("eventpub/redis: cannot parse URL %q: %v", transport.Redact(rawURL), reason)
 	}
 	red := transport.RedactURL(u)
 	switch strings.ToLower(u.Scheme) {
 	case "redis", "rediss", "unix":
 	case "":
-		return nil, false, fmt.Errorf("redis: URL has no scheme; want redis://, rediss:// or unix://")
+		return nil, false, fmt.Errorf("eventpub/redis: URL has no scheme; want redis://, rediss:// or unix://")
 	default:
 		// Not echoed: an odd URL may hide its password where Redact misses it.
-		return nil, false, fmt.Errorf("redis: URL has scheme %q; want redis, rediss or unix", u.Scheme)
+		return nil, false, fmt.Errorf("eventpub/redis: URL has scheme %q; want redis, rediss or unix", u.Scheme)
 	}
 	u.Scheme = strings.ToLower(u.Scheme)
 	if u.Scheme == "unix" && u.Path == "" {
-		return nil, false, fmt.Errorf("redis: URL %q names no socket path; want unix:///path/redis.sock", red)
+		return nil, false, fmt.Errorf("eventpub/redis: URL %q names no socket path; want unix:///path/redis.sock", red)
 	}
 	if u.Scheme != "unix" && u.Port() != "" {
 		if p, err := strconv.Atoi(u.Port()); err != nil || p < 1 || p > 65535 {
-			return nil, false, fmt.Errorf("redis: URL %q has a bad port %q", red, u.Port())
+			return nil, false, fmt.Errorf("eventpub/redis: URL %q has a bad port %q", red, u.Port())
 		}
 	}
 	sharded := false
@@ -41,7 +49,7 @@ func parseURL(rawURL string) (*goredis.Options, bool, error) {
 	if v, ok := q["sharded"]; ok {
 		b, err := strconv.ParseBool(v[len(v)-1])
 		if err != nil {
-			return nil, false, fmt.Errorf("redis: URL %q: sharded=%q is not true or false", red, v[len(v)-1])
+			return nil, false, fmt.Errorf("eventpub/redis: URL %q: sharded=%q is not true or false", red, v[len(v)-1])
 		}
 		sharded = b
 		q.Del("sharded")
@@ -49,11 +57,9 @@ func parseURL(rawURL string) (*goredis.Options, bool, error) {
 	}
 	opts, err := goredis.ParseURL(u.String())
 	if err != nil {
-		msg := err.Error()
-		if pw, ok := u.User.Password(); ok && pw != "" {
-			msg = strings.ReplaceAll(msg, pw, "xxxxx")
-		}
-		return nil, false, fmt.Errorf("redis: URL %q: %s", red, msg)
+		pw, _ := u.User.Password()
+		msg := strings.TrimPrefix(transport.RedactError(err, pw).Error(), "redis: ")
+		return nil, false, fmt.Errorf("eventpub/redis: URL %q: %s", red, msg)
 	}
 	return opts, sharded, nil
 }
