@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -278,4 +279,18 @@ func validStreamName(s string) bool {
 		}
 	}
 	return true
+}
+
+// GoString is what %#v prints: the Config with Password and Token masked.
+func (c Config) GoString() string {
+	type plain Config // without this method
+	p := plain(c)
+	if p.Password != "" {
+		p.Password = "xxxxx"
+	}
+	if p.Token != "" {
+		p.Token = "xxxxx"
+	}
+	s := fmt.Sprintf("%#v", p)
+	return "nats.Config" + s[strings.IndexByte(s, '{'):]
 }

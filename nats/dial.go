@@ -3,6 +3,7 @@ package nats
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"os"
 	"sync/atomic"
@@ -18,6 +19,10 @@ type firstDialer struct {
 	dialer net.Dialer      // Timeout is ConnectTimeout
 	ctx    context.Context // Open's
 	over   atomic.Bool     // the first attempt is over
+	// failed holds the error of the last dial, nil once one succeeds, so
+	// that "not connected" can say why (a name that does not resolve, a
+	// refused port).
+	failed atomic.Pointer[error]
 }
 
 func newFirstDialer(ctx context.Context, timeout time.Duration) *firstDialer {
@@ -35,6 +40,14 @@ func (d *firstDialer) first() context.Context {
 	return d.ctx
 }
 
+// lastFailure returns the error of the last dial when it failed.
+func (d *firstDialer) lastFailure() error {
+	if p := d.failed.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
 // Dial implements nats.CustomDialer.
 func (d *firstDialer) Dial(network, address string) (net.Conn, error) {
 	ctx := d.first()
@@ -43,8 +56,10 @@ func (d *firstDialer) Dial(network, address string) (net.Conn, error) {
 	}
 	c, err := d.dialer.DialContext(ctx, network, address)
 	if err != nil {
+		d.failed.Store(&err)
 		return nil, err
 	}
+	d.failed.Store(nil)
 	sc := &serverConn{Conn: c}
 	if dl, ok := ctx.Deadline(); ok {
 		sc.d, sc.limit = d, dl
@@ -83,3 +98,29 @@ func (c *serverConn) SetDeadline(t time.Time) error { return c.Conn.SetDeadline(
 func (c *serverConn) SetReadDeadline(t time.Time) error { return c.Conn.SetReadDeadline(c.clip(t)) }
 
 func (c *serverConn) SetWriteDeadline(t time.Time) error { return c.Conn.SetWriteDeadline(c.clip(t)) }
+
+// notConnected is the cause given while the connection is down: errDown,
+// naming the servers and why the last dial failed when one did (a host
+// name that does not resolve, a refused port), so that a one-shot command
+// says what is wrong.
+func (t *Transport) notConnected() error {
+	d, ok := t.nc.Opts.CustomDialer.(*firstDialer)
+	if !ok {
+		return errDown
+	}
+	cause := d.lastFailure()
+	if cause == nil {
+		return errDown
+	}
+	return &downCause{msg: fmt.Sprintf("eventpub/nats: not connected to %s: %v (reconnecting in the background)",
+		t.cfg.serverList(), t.cfg.scrub(cause)), errs: []error{errDown, cause}}
+}
+
+// downCause is errDown with the servers and the last dial's error.
+type downCause struct {
+	msg  string
+	errs []error
+}
+
+func (e *downCause) Error() string   { return e.msg }
+func (e *downCause) Unwrap() []error { return e.errs }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/url"
 	"regexp"
 	"slices"
 	"strings"
@@ -101,45 +102,39 @@ func (t *Transport) permissionErr(before error, op string, subjects ...string) e
 	}
 }
 
-// scrubbed keeps an error's identity for errors.Is but shows a cleaned text.
-type scrubbed struct {
-	msg string
-	err error
-}
-
-func (s *scrubbed) Error() string { return s.msg }
-func (s *scrubbed) Unwrap() error { return s.err }
-
-// scrub removes every secret the configuration holds from err's text.
+// scrub masks every secret the configuration holds, and the user info of
+// any URL, in err's text; errors.Is and errors.As still see err.
 func (c *Config) scrub(err error) error {
 	if err == nil {
 		return nil
 	}
-	msg := err.Error()
-	clean := msg
-	for _, secret := range []string{c.Password, c.Token} {
-		if len(secret) >= 1 {
-			clean = strings.ReplaceAll(clean, secret, "xxxxx")
-		}
+	secrets := []string{c.Password, c.Token}
+	if msg := err.Error(); strings.Contains(msg, "://") {
+		secrets = append(secrets, urlSecrets(msg)...)
 	}
-	if strings.Contains(clean, "://") {
-		clean = redactURLs(clean)
-	}
-	if clean == msg {
-		return err
-	}
-	return &scrubbed{msg: clean, err: err}
+	return transport.RedactError(err, secrets...)
 }
 
-// redactURLs redacts the user info of every URL-looking word in s.
-func redactURLs(s string) string {
-	words := strings.Fields(s)
-	for i, w := range words {
-		if j := strings.Index(w, "://"); j >= 0 && strings.Contains(w[j:], "@") {
-			words[i] = transport.Redact(strings.Trim(w, `"',;()[]`))
+// urlSecrets returns the password (or, for a user name alone, the token)
+// of every URL-looking word in s.
+func urlSecrets(s string) []string {
+	var out []string
+	for _, w := range strings.Fields(s) {
+		j := strings.Index(w, "://")
+		if j < 0 || !strings.Contains(w[j:], "@") {
+			continue
+		}
+		u, err := url.Parse(strings.Trim(w, `"',;()[]`))
+		if err != nil || u.User == nil {
+			continue
+		}
+		if pw, ok := u.User.Password(); ok {
+			out = append(out, pw)
+		} else {
+			out = append(out, u.User.Username())
 		}
 	}
-	return strings.Join(words, " ")
+	return out
 }
 
 // isAuthErr reports errors that come from credentials or TLS settings.

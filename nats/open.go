@@ -137,7 +137,12 @@ func (c *Config) fromURL(u *url.URL) error {
 	if scheme == "tls" && c.TLS == nil {
 		c.TLS = &tls.Config{MinVersion: tls.VersionTLS12}
 	}
-	return c.fromQuery(u.Query(), red)
+	// u.Query drops a malformed pair without a word: parse it strictly.
+	q, err := url.ParseQuery(u.RawQuery)
+	if err != nil {
+		return fmt.Errorf("eventpub/nats: URL %q: malformed query: %v", red, err)
+	}
+	return c.fromQuery(q, red)
 }
 
 func (c *Config) fromQuery(q url.Values, red string) error {
@@ -157,6 +162,10 @@ func (c *Config) fromQuery(q url.Values, red string) error {
 		var err error
 		switch key {
 		case "jetstream":
+			if v == "" {
+				// Not the default stream: an empty value is a mistake.
+				return bad("a stream name, true or false")
+			}
 			if b, perr := strconv.ParseBool(v); perr == nil {
 				if b {
 					js()
@@ -376,6 +385,10 @@ func (c *Config) natsOptions() ([]natsgo.Option, error) {
 	}
 	return opts, nil
 }
+
+// GoString is what %#v prints: String's description, so that no format
+// verb shows a password or token.
+func (t *Transport) GoString() string { return "&nats.Transport{" + strconv.Quote(t.String()) + "}" }
 
 // String describes the transport without secrets.
 func (t *Transport) String() string {

@@ -245,7 +245,7 @@ func (t *Transport) downErr() error {
 		}
 		return transport.Unavailable(natsgo.ErrConnectionClosed)
 	}
-	return transport.Unavailable(errDown)
+	return transport.Unavailable(t.notConnected())
 }
 
 // Conn returns the underlying connection, e.g. for metrics. Do not close it.
