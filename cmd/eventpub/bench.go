@@ -24,12 +24,16 @@ elapsed time, messages/s, MB/s (payload bytes) and, in the default
 synchronous mode, the latency of one publish at p50, p90, p99 and max. With
 --async, publishes go through the Publisher's queue (overflow: block) and the
 time includes draining it; latency is not measured then. Progress goes to
-stderr: a bar on a terminal, else a line at most every second.`
+stderr: a bar on a terminal, else a line at most every second.
+
+Interrupted (Ctrl-C), bench prints the figures of what was actually sent
+(in --async mode: what the broker confirmed before the queue was dropped),
+says on stderr that it was interrupted, and exits with code 130.`
 }
 
 // runBench measures publishing to one broker.
 func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("bench", "URL", stderr)
+	fs := newFlags("bench", "URL", stdout)
 	n := fs.Int("n", 10000, "how many messages to publish")
 	size := fs.Int("size", 180, "payload size in bytes (at least 32)")
 	conc := fs.Int("concurrency", 1, "how many goroutines publish at once")
@@ -76,6 +80,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	var done atomic.Int64
 	prog := startProgress(stderr, isTerminal(stderr), int64(*n), &done)
 	lat := make([]time.Duration, *n) // one slot per message: no lock needed
+	sent := make([]bool, *n)         // which slots hold a measured publish
 	var next atomic.Int64
 	var firstErr error
 	var errOnce sync.Once
@@ -97,46 +102,86 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 				pctx, pcancel := context.WithTimeout(runCtx, *timeout)
 				t0 := time.Now()
 				err := pub.Publish(pctx, *channel, payload)
-				lat[i] = time.Since(t0)
+				d := time.Since(t0)
 				pcancel()
 				if err != nil {
-					errOnce.Do(func() { firstErr = fmt.Errorf("message %d: %w", i+1, err); cancel() })
+					if ctx.Err() == nil { // not the interrupt
+						errOnce.Do(func() { firstErr = fmt.Errorf("message %d: %w", i+1, err); cancel() })
+					}
 					return
 				}
+				lat[i], sent[i] = d, true
 				done.Add(1)
 			}
 		}()
 	}
 	wg.Wait()
 	var closeErr error
-	if firstErr == nil {
+	if firstErr == nil && ctx.Err() == nil {
 		closeErr = pub.Close(ctx) // async: drain the queue
+	}
+	interrupted := ctx.Err() != nil
+	if interrupted {
+		// Keep what the broker has confirmed; drop the rest of the queue.
+		_ = pub.Close(ctx)
 	}
 	elapsed := time.Since(start)
 	prog.stop()
 	if firstErr != nil {
 		return fmt.Errorf("publishing to %s on %s: %w (%d of %d sent)", *channel, transport.Redact(url), firstErr, done.Load(), *n)
 	}
-	if closeErr != nil {
+	if closeErr != nil && !interrupted {
 		return fmt.Errorf("draining the queue: %w", closeErr)
 	}
 	m := pub.Metrics()
-	if m.Failed > 0 || m.Dropped > 0 {
+	count := int(done.Load())
+	if *async {
+		count = int(m.Published) // accepted is not sent: count what the broker took
+	}
+	if !interrupted && (m.Failed > 0 || m.Dropped > 0) {
 		return fmt.Errorf("%d messages failed and %d were dropped of %d", m.Failed, m.Dropped, *n)
 	}
-	secs := elapsed.Seconds()
-	fmt.Fprintf(stdout, "messages  %d\n", *n)
-	fmt.Fprintf(stdout, "elapsed   %s\n", elapsed.Round(time.Microsecond))
-	fmt.Fprintf(stdout, "msgs/s    %.0f\n", float64(*n)/secs)
-	fmt.Fprintf(stdout, "MB/s      %.2f\n", float64(*n)*float64(*size)/secs/1e6)
-	if *async {
-		fmt.Fprintln(stdout, "latency   not measured with --async (publish returns before sending)")
-		return nil
+	measured := lat[:0]
+	for i, ok := range sent {
+		if ok {
+			measured = append(measured, lat[i])
+		}
 	}
-	slices.Sort(lat)
-	fmt.Fprintf(stdout, "latency   p50 %s  p90 %s  p99 %s  max %s\n",
-		fmtDur(percentile(lat, 50)), fmtDur(percentile(lat, 90)), fmtDur(percentile(lat, 99)), fmtDur(lat[len(lat)-1]))
+	report(stdout, count, *n, *size, elapsed, measured, *async, interrupted)
+	if interrupted {
+		return fmt.Errorf("%w after %d of %d messages were sent (the figures above are for those)", errInterrupted, count, *n)
+	}
 	return nil
+}
+
+// report prints the figures for count messages of size bytes sent in
+// elapsed, out of total asked for, with the latencies measured (none in
+// async mode).
+func report(w io.Writer, count, total, size int, elapsed time.Duration, measured []time.Duration, async, interrupted bool) {
+	secs := max(elapsed.Seconds(), 1e-9)
+	if interrupted {
+		fmt.Fprintf(w, "messages  %d (interrupted: %d of %d sent)\n", count, count, total)
+	} else {
+		fmt.Fprintf(w, "messages  %d\n", count)
+	}
+	fmt.Fprintf(w, "elapsed   %s\n", elapsed.Round(time.Microsecond))
+	fmt.Fprintf(w, "msgs/s    %.0f\n", float64(count)/secs)
+	fmt.Fprintf(w, "MB/s      %.2f\n", float64(count)*float64(size)/secs/1e6)
+	switch {
+	case async:
+		fmt.Fprintln(w, "latency   not measured with --async (publish returns before sending)")
+	case len(measured) == 0:
+		fmt.Fprintln(w, "latency   none measured (no message was sent)")
+	default:
+		slices.Sort(measured)
+		of := ""
+		if interrupted {
+			of = fmt.Sprintf("  (of the %d publishes sent)", len(measured))
+		}
+		fmt.Fprintf(w, "latency   p50 %s  p90 %s  p99 %s  max %s%s\n",
+			fmtDur(percentile(measured, 50)), fmtDur(percentile(measured, 90)), fmtDur(percentile(measured, 99)),
+			fmtDur(measured[len(measured)-1]), of)
+	}
 }
 
 // benchPayload returns a JSON object of exactly size bytes (size >= 32):

@@ -58,5 +58,5 @@ func TestBenchBrokerDown(t *testing.T) {
 	url := mr.URL()
 	mr.Stop()
 	r := runBin(t, nil, "bench", url, "--n", "10")
-	oneLineError(t, r, 1, "eventpub bench: cannot reach", url)
+	oneLineError(t, r, 1, "eventpub bench: ", "cannot reach", url)
 }

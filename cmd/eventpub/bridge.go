@@ -37,7 +37,7 @@ var overflowPolicies = map[string]eventpub.OverflowPolicy{
 
 // runBridge relays from one transport to another until interrupted.
 func runBridge(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("bridge", "FROM_URL TO_URL [channel...]", stderr)
+	fs := newFlags("bridge", "FROM_URL TO_URL [channel...]", stdout)
 	every := fs.Duration("status-every", 5*time.Second, "how often to print the counts on stderr (0: only at the end)")
 	drain := fs.Duration("drain", 5*time.Second, "how long to keep sending what is queued after an interrupt")
 	pattern := fs.Bool("pattern", false, "read the channel arguments as patterns of the source broker, e.g. 'codeworm:*'")

@@ -97,10 +97,7 @@ func TestUsageErrorsExit2(t *testing.T) {
 
 func TestUnknownFlagExits2WithUsage(t *testing.T) {
 	r := runBin(t, nil, "tail", "--bogus", "memory://x")
-	if r.code != 2 || !strings.Contains(r.stderr, "flag provided but not defined: -bogus") ||
-		!strings.Contains(r.stderr, "Usage: eventpub tail") {
-		t.Fatalf("code %d, stderr %q", r.code, r.stderr)
-	}
+	oneLineError(t, r, 2, "eventpub tail: unknown flag --bogus (see eventpub tail --help)\n")
 }
 
 func TestHelpOnEverySubcommand(t *testing.T) {
@@ -108,17 +105,17 @@ func TestHelpOnEverySubcommand(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("eventpub --help: exit %d", r.code)
 	}
-	for _, name := range []string{"tail", "publish", "bridge", "bench", "demo"} {
+	for _, name := range []string{"tail", "publish", "bridge", "bench", "demo", "version"} {
 		if !strings.Contains(r.stdout, "\n  "+name+" ") {
 			t.Errorf("eventpub --help does not list %s: %s", name, r.stdout)
 		}
-		for _, flag := range []string{"--help", "-h"} {
-			r := runBin(t, nil, name, flag)
-			if r.code != 0 {
-				t.Errorf("eventpub %s %s: exit %d", name, flag, r.code)
+		for _, args := range [][]string{{name, "--help"}, {name, "-h"}, {"help", name}} {
+			r := runBin(t, nil, args...)
+			if r.code != 0 || r.stderr != "" {
+				t.Errorf("eventpub %s: exit %d, stderr %q; want 0 and nothing", strings.Join(args, " "), r.code, r.stderr)
 			}
-			if !strings.HasPrefix(r.stderr, "Usage: eventpub "+name+" [flags]") || !strings.Contains(r.stderr, "Flags:") {
-				t.Errorf("eventpub %s %s printed no usage: %q", name, flag, r.stderr)
+			if !strings.HasPrefix(r.stdout, "Usage: eventpub "+name+" [flags]") || !strings.Contains(r.stdout, "Flags:") {
+				t.Errorf("eventpub %s printed no usage on stdout: %q", strings.Join(args, " "), r.stdout)
 			}
 		}
 	}
@@ -126,6 +123,11 @@ func TestHelpOnEverySubcommand(t *testing.T) {
 	if r.code != 2 || !strings.Contains(r.stdout, "Commands:") {
 		t.Errorf("eventpub with no arguments: exit %d, stdout %q", r.code, r.stdout)
 	}
+	r = runBin(t, nil, "help")
+	if r.code != 0 || !strings.Contains(r.stdout, "Commands:") || r.stderr != "" {
+		t.Errorf("eventpub help: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
+	oneLineError(t, runBin(t, nil, "help", "frobnicate"), 2, `eventpub help: unknown command "frobnicate"`)
 }
 
 // TestSecretsNeverEchoed runs every subcommand against a closed port with

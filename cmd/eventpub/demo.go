@@ -18,10 +18,13 @@ func init() {
 // runDemo publishes one realistic CodeWorm documentation cycle and prints
 // every message a subscriber receives, channel by channel.
 func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("demo", "", stderr)
+	fs := newFlags("demo", "", stdout)
 	url := fs.String("url", "memory://demo", "broker URL (the default needs no broker installed)")
 	if err := parse(fs, args); err != nil {
 		return err
+	}
+	if fs.NArg() > 0 {
+		return usagef("demo takes no arguments, got %q (the broker is given with --url)", fs.Arg(0))
 	}
 	sub, err := transport.Open(ctx, *url)
 	if err != nil {

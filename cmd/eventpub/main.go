@@ -10,15 +10,23 @@
 //	eventpub bridge [flags] FROM_URL TO_URL [channel...]
 //	eventpub bench [flags] URL
 //	eventpub demo [--url URL]
-//	eventpub <command> --help
+//	eventpub version          (or eventpub --version)
+//	eventpub help [command]   (or eventpub <command> --help)
 //
 // URLs name a broker: redis://host:6379/0, rediss://…, unix:///path,
 // nats://host:4222, tls://…, memory://name. Channels default to the three
 // CodeWorm channels (codeworm:logs, codeworm:events, codeworm:stats; the
 // prefix is --namespace). Flags may come before or after the arguments; "--"
-// ends the flags. Errors are one line on stderr with a non-zero exit code:
-// 2 for a usage mistake, 1 for anything else. Secrets in URLs are never
-// printed.
+// ends the flags. Help and the version go to stdout with exit code 0.
+// Errors are one line on stderr with a non-zero exit code: 2 for a usage
+// mistake (an unknown flag, a missing or extra argument), 130 when an
+// interrupt (Ctrl-C) ended a command early (143 for SIGTERM), 1 for
+// anything else. Secrets in URLs are never printed.
+//
+// The command keeps go-redis's own log lines (its connection pool's
+// "failed to dial") out of its output with goredis.SetLogger; a service
+// using the library needs no such line, as the redis driver's own clients
+// do not log (see package redis).
 package main
 
 import (
@@ -42,8 +50,10 @@ import (
 )
 
 func init() {
-	// go-redis logs dial failures on its own; the command reports every
-	// error once, as one line, so its log is silenced.
+	// The redis driver's clients do not log; a go-redis client given to
+	// redis.New might, and the command reports every error once, as one
+	// line, so go-redis's process-wide log is silenced here (a program may
+	// do this; a library must not).
 	goredis.SetLogger(discardLog{})
 }
 
@@ -66,24 +76,64 @@ var commands = map[string]command{}
 var details = map[string]string{}
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, cancel := context.WithCancelCause(context.Background())
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
 	go func() {
-		<-ctx.Done()
-		stop() // a second interrupt ends the process at once
+		s := <-sigs
+		cancel(signalError{s.(syscall.Signal)})
+		signal.Stop(sigs) // a second interrupt ends the process at once
 	}()
-	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
-	stop()
-	os.Exit(code)
+	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// signalError is the cause of the context main cancels on a signal.
+type signalError struct{ sig syscall.Signal }
+
+func (e signalError) Error() string { return "interrupted by " + e.sig.String() }
+
+// errInterrupted marks a command that an interrupt ended before it was
+// done; its error says what it had done by then.
+var errInterrupted = errors.New("interrupted")
+
+// interruptedCode is the exit code for an interrupted command: 128 plus
+// the signal's number, as shells report (130 for SIGINT).
+func interruptedCode(ctx context.Context) int {
+	var se signalError
+	if errors.As(context.Cause(ctx), &se) {
+		return 128 + int(se.sig)
+	}
+	return 128 + int(syscall.SIGINT)
 }
 
 // run executes one command line and returns the exit code.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+	if len(args) == 0 {
 		usage(stdout)
-		if len(args) == 0 {
+		return 2
+	}
+	switch args[0] {
+	case "-h", "--help", "-help":
+		usage(stdout)
+		return 0
+	case "--version", "-version":
+		args[0] = "version"
+	case "help":
+		switch len(args) {
+		case 1:
+			usage(stdout)
+			return 0
+		case 2:
+			if _, ok := commands[args[1]]; ok {
+				args = []string{args[1], "--help"}
+				break
+			}
+			fmt.Fprintf(stderr, "eventpub help: unknown command %q (try eventpub --help)\n", args[1])
+			return 2
+		default:
+			fmt.Fprintf(stderr, "eventpub help: takes one command name, got %d arguments (see eventpub --help)\n", len(args)-1)
 			return 2
 		}
-		return 0
 	}
 	cmd, ok := commands[args[0]]
 	if !ok {
@@ -95,19 +145,17 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	switch {
 	case err == nil, errors.Is(err, flag.ErrHelp):
 		return 0
-	case errors.Is(err, errUsage):
-		return 2
 	case errors.As(err, &ue):
 		fmt.Fprintf(stderr, "eventpub %s: %s (see eventpub %s --help)\n", args[0], oneLine(err), args[0])
 		return 2
+	case errors.Is(err, errInterrupted):
+		fmt.Fprintf(stderr, "eventpub %s: %s\n", args[0], oneLine(err))
+		return interruptedCode(ctx)
 	}
 	// Errors from a command's own package often start with its name.
 	fmt.Fprintf(stderr, "eventpub %s: %s\n", args[0], strings.TrimPrefix(oneLine(err), args[0]+": "))
 	return 1
 }
-
-// errUsage marks an error already explained by the flag package.
-var errUsage = errors.New("usage")
 
 // usageError is a mistake in the command line (a missing or extra
 // argument); run prints it and exits with code 2.
@@ -133,30 +181,57 @@ func usage(w io.Writer) {
 	fmt.Fprintln(w, "\nRun 'eventpub <command> --help' for a command's flags.")
 }
 
-// newFlags returns a flag set whose parse errors say how to get help.
-func newFlags(name, argsUsage string, stderr io.Writer) *flag.FlagSet {
+// newFlags returns a flag set for command name whose --help prints the
+// command's usage to stdout. Parse errors print nothing: parse returns
+// them as one-line usage errors.
+func newFlags(name, argsUsage string, stdout io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs.SetOutput(stdout)
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: eventpub %s [flags] %s\n\n%s\n", name, argsUsage, commands[name].summary)
+		w := fs.Output()
+		fmt.Fprintf(w, "Usage: eventpub %s [flags] %s\n\n%s\n", name, argsUsage, commands[name].summary)
 		if d := details[name]; d != "" {
-			fmt.Fprintf(stderr, "\n%s\n", strings.TrimRight(d, "\n"))
+			fmt.Fprintf(w, "\n%s\n", strings.TrimRight(d, "\n"))
 		}
-		fmt.Fprintln(stderr, "\nFlags:")
+		fmt.Fprintln(w, "\nFlags:")
 		fs.PrintDefaults()
 	}
 	return fs
 }
 
-// parse parses args, mapping flag errors to errUsage.
+// parse parses args. --help prints the usage and returns flag.ErrHelp;
+// any other flag error becomes a one-line usageError.
 func parse(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return errUsage
+	out := fs.Output()
+	fs.SetOutput(io.Discard) // the flag package's own messages
+	usage := fs.Usage
+	fs.Usage = func() {}
+	err := fs.Parse(args)
+	fs.SetOutput(out)
+	fs.Usage = usage
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, flag.ErrHelp):
+		fs.Usage()
+		return err
 	}
-	return nil
+	return flagError(err)
+}
+
+// flagError rewords an error of the flag package as a usageError that
+// names flags as they are written (--name).
+func flagError(err error) error {
+	msg := err.Error()
+	if name, ok := strings.CutPrefix(msg, "flag provided but not defined: -"); ok {
+		return usagef("unknown flag --%s", name)
+	}
+	if name, ok := strings.CutPrefix(msg, "flag needs an argument: -"); ok {
+		return usagef("flag --%s needs a value", name)
+	}
+	msg = strings.Replace(msg, " for flag -", " for flag --", 1)
+	msg = strings.Replace(msg, " for -", " for --", 1)
+	return usageError(msg)
 }
 
 // parseArgs parses flags placed before, between or after the positional
@@ -197,8 +272,9 @@ func defaultChannels(namespace string) []string {
 }
 
 // openBroker opens the transport rawURL names and checks within timeout
-// that the broker answers, so a wrong address fails at once with an error
-// naming it (without its secrets).
+// that the broker answers, so a wrong address, password or database fails
+// at once with the driver's error, which names the broker (without its
+// secrets) and says which of these it is.
 func openBroker(ctx context.Context, rawURL string, timeout time.Duration) (transport.Transport, error) {
 	t, err := transport.Open(ctx, rawURL)
 	if err != nil {
@@ -209,12 +285,30 @@ func openBroker(ctx context.Context, rawURL string, timeout time.Duration) (tran
 	if err := t.Ping(pctx); err != nil {
 		_ = t.Close()
 		if ctx.Err() != nil {
-			return nil, ctx.Err()
+			return nil, fmt.Errorf("%w before %s answered", errInterrupted, transport.Redact(rawURL))
 		}
-		if shown := transport.Redact(rawURL); !strings.Contains(err.Error(), shown) {
+		shown := transport.Redact(rawURL)
+		switch {
+		case strings.Contains(err.Error(), shown):
+			return nil, err
+		case errors.Is(err, transport.ErrUnavailable):
 			return nil, fmt.Errorf("cannot reach %s: %w", shown, err)
 		}
-		return nil, fmt.Errorf("cannot reach the broker: %w", err)
+		return nil, fmt.Errorf("%s: %w", shown, err)
 	}
 	return t, nil
+}
+
+// inProcessOnly refuses a memory:// URL for a command that meets other
+// processes through the broker (publish, tail): the memory broker lives
+// inside one process, so what one eventpub process publishes there no
+// other can receive.
+func inProcessOnly(rawURL string) error {
+	scheme, _, _ := strings.Cut(rawURL, "://")
+	if !strings.EqualFold(scheme, "memory") {
+		return nil
+	}
+	return fmt.Errorf("%s is the in-process memory broker: it lives inside one process, so a publish "+
+		"and a tail in separate eventpub commands can never meet; use redis:// or nats:// "+
+		"(eventpub demo shows memory:// within one process)", transport.Redact(rawURL))
 }

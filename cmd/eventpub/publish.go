@@ -33,12 +33,12 @@ CodeWorm writes it (--utc for UTC with an offset).`
 
 // runPublish publishes one message, or one per line of stdin.
 func runPublish(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	return publishFrom(ctx, args, os.Stdin, stderr)
+	return publishFrom(ctx, args, os.Stdin, stdout, stderr)
 }
 
 // publishFrom is runPublish reading --stdin lines from in.
-func publishFrom(ctx context.Context, args []string, in io.Reader, stderr io.Writer) error {
-	fs := newFlags("publish", "URL event TYPE [JSON] | log [JSON] | stats [JSON] | raw CHANNEL [DATA]", stderr)
+func publishFrom(ctx context.Context, args []string, in io.Reader, stdout, stderr io.Writer) error {
+	fs := newFlags("publish", "URL event TYPE [JSON] | log [JSON] | stats [JSON] | raw CHANNEL [DATA]", stdout)
 	fromStdin := fs.Bool("stdin", false, "publish one message per line of standard input")
 	namespace := fs.String("namespace", "codeworm", "prefix of the CodeWorm channels")
 	utc := fs.Bool("utc", false, "write timestamps in UTC with an offset instead of local time")
@@ -53,6 +53,9 @@ func publishFrom(ctx context.Context, args []string, in io.Reader, stderr io.Wri
 	}
 	job, err := parsePublishArgs(pos, *fromStdin)
 	if err != nil {
+		return err
+	}
+	if err := inProcessOnly(job.url); err != nil {
 		return err
 	}
 	opts := []eventpub.Option{eventpub.WithNamespace(*namespace)}
@@ -101,7 +104,7 @@ func publishFrom(ctx context.Context, args []string, in io.Reader, stderr io.Wri
 			select {
 			case l = <-lines:
 			case <-ctx.Done():
-				return fmt.Errorf("interrupted (%d published)", sent)
+				return fmt.Errorf("%w (%d published)", errInterrupted, sent)
 			}
 			if l.err != nil {
 				return fmt.Errorf("reading stdin line %d: %w (%d published before it)", l.no, l.err, sent)

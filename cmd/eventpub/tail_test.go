@@ -154,20 +154,22 @@ func oneLineErrorAfterSubscribe(t *testing.T, r result, want string) {
 	}
 }
 
-func TestTailInterruptExitsZero(t *testing.T) {
+func TestTailInterruptExits130(t *testing.T) {
 	url := brokertest.StartMiniredis(t).URL()
 	tail := startBin(t, "tail", url)
 	tail.waitStderr("tail: subscribed to")
 	tail.interrupt()
-	if code := tail.wait(); code != 0 {
-		t.Fatalf("tail after SIGINT: exit %d, stderr %q", code, tail.stderr.String())
+	if code := tail.wait(); code != 130 {
+		t.Fatalf("tail after SIGINT: exit %d, want 130; stderr %q", code, tail.stderr.String())
+	}
+	if !strings.Contains(tail.stderr.String(), "eventpub tail: interrupted after 0 messages; unsubscribed\n") {
+		t.Fatalf("tail after SIGINT does not say so: %q", tail.stderr.String())
 	}
 }
 
-// TestMemoryPublishThenTail runs tail and publish in this process on the
-// memory broker, which lives in one process.
-func TestMemoryPublishThenTail(t *testing.T) {
-	url := "memory://" + uniqueNamespace(t)
+// TestPublishThenTailInProcess runs tail and publish in this process.
+func TestPublishThenTailInProcess(t *testing.T) {
+	url := brokertest.StartMiniredis(t).URL()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	var out, errb syncBuffer

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"flag"
 	"io"
 	"math"
@@ -72,8 +73,9 @@ func TestParseArgsInterspersed(t *testing.T) {
 	if !*j || *n != 3 || strings.Join(pos, " ") != "redis://h a b --c -d" {
 		t.Fatalf("json=%v count=%d pos=%q", *j, *n, pos)
 	}
-	if _, err := parseArgs(fs, []string{"a", "--nope"}); err != errUsage {
-		t.Fatalf("unknown flag after an argument: %v, want errUsage", err)
+	var ue usageError
+	if _, err := parseArgs(fs, []string{"a", "--nope"}); !errors.As(err, &ue) || err.Error() != "unknown flag --nope" {
+		t.Fatalf("unknown flag after an argument: %v, want the usage error \"unknown flag --nope\"", err)
 	}
 }
 
