@@ -288,6 +288,10 @@ func openBroker(ctx context.Context, rawURL string, timeout time.Duration) (tran
 			return nil, fmt.Errorf("%w before %s answered", errInterrupted, transport.Redact(rawURL))
 		}
 		shown := transport.Redact(rawURL)
+		// A one-shot command does not stay to reconnect.
+		if msg := err.Error(); strings.HasSuffix(msg, inBackground) {
+			err = &reworded{msg: strings.TrimSuffix(msg, inBackground), err: err}
+		}
 		switch {
 		case strings.Contains(err.Error(), shown):
 			return nil, err
@@ -298,6 +302,18 @@ func openBroker(ctx context.Context, rawURL string, timeout time.Duration) (tran
 	}
 	return t, nil
 }
+
+// inBackground ends the NATS driver's not-connected error.
+const inBackground = " (reconnecting in the background)"
+
+// reworded is err with another text; errors.Is and errors.As see err.
+type reworded struct {
+	msg string
+	err error
+}
+
+func (e *reworded) Error() string { return e.msg }
+func (e *reworded) Unwrap() error { return e.err }
 
 // inProcessOnly refuses a memory:// URL for a command that meets other
 // processes through the broker (publish, tail): the memory broker lives
