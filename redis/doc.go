@@ -13,9 +13,11 @@
 //	tr, err := redis.Open(ctx, "redis://user:pass@localhost:6379/0")
 //
 // [New] wraps a go-redis client the caller already has (standalone,
-// Sentinel failover or Cluster) and never closes it. Neither contacts
-// Redis, so a service starts while Redis is down. Errors, log lines and
-// [Transport.String] never show the password.
+// Sentinel failover or Cluster) and never closes it. Neither waits for
+// Redis, so a service starts while Redis is down (Open of a rediss:// URL
+// makes one TLS handshake, to fail at once on a certificate that does not
+// verify). Errors, log lines, [Transport.String] and %#v never show the
+// password.
 //
 // # Publishing
 //
@@ -48,10 +50,28 @@
 //
 // # Errors
 //
-// Failures match the transport sentinels with errors.Is. A NOPERM reply
-// (an ACL that forbids the channel) matches [ErrPermission]; refused
-// credentials match [ErrAuth] and transport.ErrAuth, not
-// transport.ErrUnavailable: they are no outage to wait out.
+// Every error starts with "eventpub/redis: ", names the server (password
+// masked) and gives the cause, and matches the transport sentinels with
+// errors.Is. A Redis that cannot be reached ("cannot reach …") matches
+// transport.ErrUnavailable and wraps the cause. Refused credentials ("…
+// refused the credentials: WRONGPASS …") and a TLS certificate that does
+// not verify match [ErrAuth] and transport.ErrAuth; a database index the
+// server does not have ("… refused the settings: ERR DB index is out of
+// range") matches transport.ErrConfig: neither is an outage to wait out. A
+// NOPERM reply (an ACL that forbids the channel) matches [ErrPermission].
+// Masking the password keeps the chain: errors.Is and errors.As still see
+// the cause (transport.RedactError).
+//
+// # Logging
+//
+// The driver writes nothing to stderr. go-redis v9.23 has only a
+// process-wide logger (redis.SetLogger), which by default prints each
+// failed dial of a connection pool to stderr; the driver leaves it alone.
+// Instead the clients [Open] builds dial through a wrapper that turns a
+// failed dial into a connection whose first read or write fails with the
+// dial's error, which go-redis returns without logging. A client given to
+// [New] dials as its owner set it up; a program that wants go-redis quiet
+// there adds redis.SetLogger(…) itself (the eventpub command does).
 //
 // # Patterns
 //

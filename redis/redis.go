@@ -95,10 +95,11 @@ func New(client goredis.UniversalClient, opts ...Option) (*Transport, error) {
 //
 // Query options are go-redis's (dial_timeout, read_timeout, pool_size, …)
 // plus sharded=true for [WithSharded]. Options passed in code win over the
-// URL. Open does not wait for Redis, so it succeeds while Redis is down;
-// for rediss:// it makes one TLS handshake and fails with an error
-// matching ErrAuth when the server's certificate does not verify. No
-// error it returns contains the password.
+// URL. Open succeeds while Redis is down. For rediss:// it makes one TLS
+// handshake (bounded by ctx and the dial timeout, as a NATS Open's first
+// attempt is) and fails with an error matching ErrAuth when the server's
+// certificate does not verify; a server that does not answer is no error.
+// No error it returns contains the password.
 func Open(ctx context.Context, rawURL string, opts ...Option) (*Transport, error) {
 	var cfg Config
 	for _, o := range opts {
