@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/eventpub/eventpub/transport"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -261,7 +262,7 @@ func (c *Config) Validate() error {
 		}
 		for _, s := range js.Subjects {
 			if err := validSubject(s, true); err != nil {
-				return fmt.Errorf("eventpub/nats: JetStream subject %q: %v", s, err)
+				return fmt.Errorf("eventpub/nats: JetStream subject %s: %v", transport.QuoteChannel(s), err)
 			}
 		}
 	}

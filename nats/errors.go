@@ -97,7 +97,7 @@ func (t *Transport) permissionErr(before error, op string, subjects ...string) e
 		what = "subscribe to"
 	}
 	return &authError{
-		msg:   fmt.Sprintf("%s: the server does not permit this user to %s subject %q", transport.ErrAuth, what, subj),
+		msg:   fmt.Sprintf("%s: the server does not permit this user to %s subject %s", transport.ErrAuth, what, transport.QuoteChannel(subj)),
 		cause: le,
 	}
 }

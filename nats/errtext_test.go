@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/eventpub/eventpub/internal/brokertest"
 	"github.com/eventpub/eventpub/nats"
 	"github.com/eventpub/eventpub/transport"
 )
@@ -87,4 +88,32 @@ func deadAddr(t *testing.T) string {
 	}
 	defer l.Close()
 	return l.Addr().String()
+}
+
+// TestHugeNamesCutInErrors: an error about a 100 KB channel or pattern
+// quotes only its start and says how long it was.
+func TestHugeNamesCutInErrors(t *testing.T) {
+	srv := brokertest.StartNATS(t)
+	tr := open(t, srv.URL())
+	huge := strings.Repeat("x", 100<<10)
+	for what, call := range map[string]func() error{
+		"Publish": func() error {
+			return tr.Publish(ctxT(t), transport.Message{Channel: huge + " y", Payload: []byte("x")})
+		},
+		"SubscribePattern": func() error {
+			sub, err := tr.SubscribePattern(ctxT(t), huge+">.a")
+			if err == nil {
+				_ = sub.Close()
+			}
+			return err
+		},
+	} {
+		err := call()
+		if !errors.Is(err, transport.ErrInvalidChannel) {
+			t.Fatalf("%s with a 100 KB name: %v, want ErrInvalidChannel", what, err)
+		}
+		if n := len(err.Error()); n > 400 || !strings.Contains(err.Error(), "(102402 bytes)") && !strings.Contains(err.Error(), "(102403 bytes)") {
+			t.Fatalf("%s: the error is %d bytes or does not give the name's length: %.300s", what, n, err)
+		}
+	}
 }

@@ -18,12 +18,12 @@ func (t *Transport) subject(channel string) (string, error) {
 	if t.cfg.Mapping == ColonToDot {
 		if strings.IndexByte(channel, '.') >= 0 {
 			return "", transport.Invalid(transport.ErrInvalidChannel,
-				"channel %q has '.', which ColonToDot would give back to subscribers as ':'", channel)
+				"channel %s has '.', which ColonToDot would give back to subscribers as ':'", transport.QuoteChannel(channel))
 		}
 		subj = strings.ReplaceAll(channel, ":", ".")
 	}
 	if err := validSubject(subj, false); err != nil {
-		return "", transport.Invalid(transport.ErrInvalidChannel, "channel %q: %v", channel, err)
+		return "", transport.Invalid(transport.ErrInvalidChannel, "channel %s: %v", transport.QuoteChannel(channel), err)
 	}
 	return subj, nil
 }
@@ -36,7 +36,7 @@ func (t *Transport) pattern(p string) (string, error) {
 		subj = strings.ReplaceAll(p, ":", ".")
 	}
 	if err := validSubject(subj, true); err != nil {
-		return "", transport.Invalid(transport.ErrInvalidChannel, "pattern %q: %v", p, err)
+		return "", transport.Invalid(transport.ErrInvalidChannel, "pattern %s: %v", transport.QuoteChannel(p), err)
 	}
 	return subj, nil
 }

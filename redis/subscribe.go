@@ -120,7 +120,11 @@ func (t *Transport) openPubSub(ctx context.Context, mode string, names []string)
 	}
 	fail := func(err error) (*goredis.PubSub, []*goredis.Message, error) {
 		_ = ps.Close()
-		return nil, nil, t.mapErrOp(ctx, err, strings.ToUpper(mode)+" "+strings.Join(names, " "))
+		quoted := make([]string, len(names))
+		for i, n := range names {
+			quoted[i] = transport.QuoteChannel(n) // a huge name is cut
+		}
+		return nil, nil, t.mapErrOp(ctx, err, strings.ToUpper(mode)+" "+strings.Join(quoted, " "))
 	}
 	if err != nil {
 		return fail(err)

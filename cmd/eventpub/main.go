@@ -284,8 +284,11 @@ func openBroker(ctx context.Context, rawURL string, timeout time.Duration) (tran
 	defer cancel()
 	if err := t.Ping(pctx); err != nil {
 		_ = t.Close()
-		if ctx.Err() != nil {
+		switch {
+		case errors.Is(ctx.Err(), context.Canceled):
 			return nil, fmt.Errorf("%w before %s answered", errInterrupted, transport.Redact(rawURL))
+		case ctx.Err() != nil:
+			return nil, fmt.Errorf("%s did not answer in time: %w", transport.Redact(rawURL), ctx.Err())
 		}
 		shown := transport.Redact(rawURL)
 		// A one-shot command does not stay to reconnect.

@@ -93,6 +93,9 @@ func publishFrom(ctx context.Context, args []string, in io.Reader, stdout, stder
 	sent := 0
 	if !*fromStdin {
 		if err := send(arg, []byte(job.arg)); err != nil {
+			if ctx.Err() != nil {
+				return fmt.Errorf("%w before the message was sent", errInterrupted)
+			}
 			return fmt.Errorf("publish to %s on %s: %w", channel, transport.Redact(job.url), err)
 		}
 		sent = 1
@@ -119,6 +122,9 @@ func publishFrom(ctx context.Context, args []string, in io.Reader, stdout, stder
 				}
 			}
 			if err := send(fields, l.data); err != nil {
+				if ctx.Err() != nil {
+					return fmt.Errorf("%w (%d published)", errInterrupted, sent)
+				}
 				return fmt.Errorf("stdin line %d: publish to %s on %s: %w (%d published before it)",
 					l.no, channel, transport.Redact(job.url), err, sent)
 			}
