@@ -1,0 +1,484 @@
+package amqp
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/eventpub/eventpub/transport"
+	amqp091 "github.com/rabbitmq/amqp091-go"
+)
+
+// Subscribe starts delivery of channels. Without Config.Queue the
+// subscription gets an exclusive auto-delete queue of its own, bound to
+// each channel; it ends with the subscription, and messages published
+// while it does not exist (before Subscribe, during an outage) are not
+// kept. With Config.Queue the channels are bound to the durable queue,
+// which keeps what is routed to it while nobody reads. It returns once
+// the broker has confirmed the queue, its bindings and the consumer.
+func (t *Transport) Subscribe(ctx context.Context, channels ...string) (transport.Subscription, error) {
+	return t.subscribe(ctx, channels, false)
+}
+
+// SubscribePattern subscribes to AMQP topic patterns: words are separated
+// by '.', "*" matches one word and "#" zero or more ("codeworm.#",
+// "*.events", "#" for every channel). Wildcards must be whole words: a
+// Redis-style "codeworm:*" is refused with transport.ErrInvalidChannel,
+// since AMQP would match it literally. Each Message carries the channel it
+// was published on.
+func (t *Transport) SubscribePattern(ctx context.Context, patterns ...string) (transport.Subscription, error) {
+	return t.subscribe(ctx, patterns, true)
+}
+
+func (t *Transport) subscribe(ctx context.Context, keys []string, pattern bool) (transport.Subscription, error) {
+	if t.closed.Load() {
+		return nil, transport.ErrClosed
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if len(keys) == 0 {
+		return nil, errNoChannels
+	}
+	var uniq []string
+	for _, k := range keys {
+		check := validChannel
+		if pattern {
+			check = validPattern
+		}
+		if err := check(k); err != nil {
+			return nil, err
+		}
+		if !slices.Contains(uniq, k) {
+			uniq = append(uniq, k)
+		}
+	}
+	s, err := t.current()
+	if err != nil {
+		return nil, err
+	}
+	sub := &subscription{t: t, keys: uniq, pattern: pattern,
+		buf: make(chan delivery, t.cfg.SubscriptionBuffer), done: make(chan struct{})}
+	if t.cfg.Queue == "" {
+		c := &consumer{t: t, keys: uniq, sinks: map[*subscription]struct{}{sub: {}}, done: make(chan struct{}), stopped: make(chan struct{})}
+		if err := t.startConsumer(ctx, s, c); err != nil {
+			return nil, err
+		}
+		sub.c = c
+	} else if err := t.joinQueue(ctx, s, sub); err != nil {
+		return nil, err
+	}
+	t.smu.Lock()
+	if t.closed.Load() {
+		t.smu.Unlock()
+		_ = sub.Close()
+		return nil, transport.ErrClosed
+	}
+	t.subs[sub] = struct{}{}
+	t.smu.Unlock()
+	return sub, nil
+}
+
+// startConsumer opens c on s within ctx and starts its delivery loop.
+func (t *Transport) startConsumer(ctx context.Context, s *session, c *consumer) error {
+	var dels <-chan amqp091.Delivery
+	err := t.callCtx(ctx, s, func() (func(), error) {
+		var err error
+		dels, err = c.open(s)
+		return c.closeChannel, err
+	})
+	if err != nil {
+		return err
+	}
+	if !t.goBG(func() { c.loop(dels) }) {
+		c.closeChannel()
+		close(c.stopped)
+		return transport.ErrClosed
+	}
+	return nil
+}
+
+// joinQueue adds sub to the transport's consumer of the durable queue,
+// starting it for the first subscription and binding sub's keys.
+func (t *Transport) joinQueue(ctx context.Context, s *session, sub *subscription) error {
+	t.qmu.Lock()
+	defer t.qmu.Unlock()
+	c := t.qc
+	if c == nil {
+		c = &consumer{t: t, queue: t.cfg.Queue, keys: slices.Clone(sub.keys),
+			sinks: map[*subscription]struct{}{sub: {}}, done: make(chan struct{}), stopped: make(chan struct{})}
+		if err := t.startConsumer(ctx, s, c); err != nil {
+			return err
+		}
+		t.qc, sub.c = c, c
+		return nil
+	}
+	var add []string
+	c.mu.Lock()
+	for _, k := range sub.keys {
+		if !slices.Contains(c.keys, k) {
+			add = append(add, k)
+		}
+	}
+	ch := c.ch
+	c.mu.Unlock()
+	if len(add) > 0 {
+		err := t.callCtx(ctx, s, func() (func(), error) {
+			for _, k := range add {
+				if err := ch.QueueBind(t.cfg.Queue, k, t.cfg.Exchange, false, nil); err != nil {
+					return nil, t.classify(nil, err, fmt.Sprintf("bind queue %q to %q", t.cfg.Queue, k))
+				}
+			}
+			return nil, nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	c.mu.Lock()
+	c.keys = append(c.keys, add...)
+	c.sinks[sub] = struct{}{}
+	c.mu.Unlock()
+	sub.c = c
+	return nil
+}
+
+// leaveQueue removes sub from the durable queue's consumer, stopping the
+// consumer when it was the last: the queue then keeps what arrives.
+func (t *Transport) leaveQueue(sub *subscription) {
+	t.qmu.Lock()
+	defer t.qmu.Unlock()
+	c := sub.c
+	c.mu.Lock()
+	delete(c.sinks, sub)
+	empty := len(c.sinks) == 0
+	c.mu.Unlock()
+	if empty {
+		c.stop()
+		if t.qc == c {
+			t.qc = nil
+		}
+	}
+}
+
+// callCtx runs f, a broker round trip that takes no context, and returns
+// at the latest when ctx ends; then it checks the link (suspect) and
+// undoes what f made, with the cleanup f returns, once f does return.
+func (t *Transport) callCtx(ctx context.Context, s *session, f func() (func(), error)) error {
+	type result struct {
+		cleanup func()
+		err     error
+	}
+	done := make(chan result, 1)
+	abandoned := make(chan struct{})
+	if !t.goBG(func() {
+		c, err := f()
+		done <- result{c, err}
+		select {
+		case <-abandoned:
+			if err == nil && c != nil {
+				c()
+			}
+		default:
+		}
+	}) {
+		return transport.ErrClosed
+	}
+	select {
+	case r := <-done:
+		if r.err != nil {
+			if r.cleanup != nil {
+				r.cleanup()
+			}
+			return t.classify(ctx, r.err, "subscribe")
+		}
+		return nil
+	case <-ctx.Done():
+		close(abandoned)
+		t.suspect(s)
+		return ctx.Err()
+	}
+}
+
+// delivery is one received message waiting in a subscription's buffer.
+type delivery struct {
+	msg transport.Message
+	ack *ackRef
+}
+
+// ackRef acknowledges a message once every subscription it was handed to
+// has read it or let it go: ack when any read it, else requeue it.
+type ackRef struct {
+	d    amqp091.Delivery
+	refs atomic.Int32
+	read atomic.Bool
+}
+
+func (a *ackRef) release(read bool) {
+	if read {
+		a.read.Store(true)
+	}
+	if a.refs.Add(-1) == 0 {
+		if a.read.Load() {
+			_ = a.d.Ack(false)
+		} else {
+			_ = a.d.Nack(false, true)
+		}
+	}
+}
+
+// consumer is one AMQP consumer on one queue, handing deliveries to its
+// subscriptions (one for an exclusive queue, several for the durable
+// queue). It re-creates itself on every new connection.
+type consumer struct {
+	t     *Transport
+	queue string // "": an exclusive server-named queue
+
+	mu    sync.Mutex
+	keys  []string // binding keys
+	sinks map[*subscription]struct{}
+	ch    *amqp091.Channel
+
+	once    sync.Once
+	done    chan struct{} // closed by stop
+	stopped chan struct{} // closed when loop has ended
+}
+
+// open declares the queue, binds the keys and starts consuming on s.
+func (c *consumer) open(s *session) (<-chan amqp091.Delivery, error) {
+	t := c.t
+	ch, err := s.conn.Channel()
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	c.ch = ch
+	keys := slices.Clone(c.keys)
+	c.mu.Unlock()
+	if err := ch.Qos(t.cfg.SubscriptionBuffer, 0, false); err != nil {
+		return nil, err
+	}
+	q := c.queue
+	if q == "" {
+		declared, err := ch.QueueDeclare("", false, true, true, false, nil)
+		if err != nil {
+			return nil, t.classify(nil, err, "declare subscription queue")
+		}
+		q = declared.Name
+	} else if _, err := ch.QueueDeclare(q, true, false, false, false, nil); err != nil {
+		return nil, t.classify(nil, err, fmt.Sprintf("declare queue %q", q))
+	}
+	for _, k := range keys {
+		if err := ch.QueueBind(q, k, t.cfg.Exchange, false, nil); err != nil {
+			return nil, t.classify(nil, err, fmt.Sprintf("bind queue %q to %s", q, transport.QuoteChannel(k)))
+		}
+	}
+	dels, err := ch.Consume(q, "", false, false, false, false, nil)
+	if err != nil {
+		return nil, t.classify(nil, err, fmt.Sprintf("consume queue %q", q))
+	}
+	return dels, nil
+}
+
+func (c *consumer) closeChannel() {
+	c.mu.Lock()
+	ch := c.ch
+	c.mu.Unlock()
+	if ch != nil {
+		_ = ch.Close()
+	}
+}
+
+// stop ends the consumer; its loop closes the channel.
+func (c *consumer) stop() { c.once.Do(func() { close(c.done) }) }
+
+// loop hands deliveries out until stop, and after the channel or the
+// connection ends opens the consumer again on the next session.
+func (c *consumer) loop(dels <-chan amqp091.Delivery) {
+	defer close(c.stopped)
+	defer c.closeChannel()
+	t := c.t
+	backoff := t.cfg.MinBackoff
+	for {
+		if !c.pump(dels) {
+			return
+		}
+		for {
+			s := t.waitSession(c.done)
+			if s == nil {
+				return
+			}
+			var err error
+			if dels, err = c.open(s); err == nil {
+				backoff = t.cfg.MinBackoff
+				break
+			}
+			c.closeChannel()
+			select {
+			case <-time.After(backoff):
+			case <-c.done:
+				return
+			}
+			backoff = min(2*backoff, t.cfg.MaxBackoff)
+		}
+	}
+}
+
+// pump hands deliveries to the matching subscriptions until dels ends
+// (it returns true) or the consumer stops (false).
+func (c *consumer) pump(dels <-chan amqp091.Delivery) bool {
+	var targets []*subscription
+	for {
+		var d amqp091.Delivery
+		var ok bool
+		select {
+		case d, ok = <-dels:
+			if !ok {
+				return true
+			}
+		case <-c.done:
+			return false
+		}
+		targets = targets[:0]
+		c.mu.Lock()
+		for s := range c.sinks {
+			if s.wants(d.RoutingKey) {
+				targets = append(targets, s)
+			}
+		}
+		c.mu.Unlock()
+		if len(targets) == 0 {
+			_ = d.Ack(false) // no subscription wants it
+			continue
+		}
+		ref := &ackRef{d: d}
+		ref.refs.Store(int32(len(targets)))
+		msg := transport.Message{Channel: d.RoutingKey, Payload: d.Body, Header: headers(d.Headers)}
+		for _, s := range targets {
+			select {
+			case s.buf <- delivery{msg: msg, ack: ref}:
+			case <-s.done:
+				ref.release(false)
+			case <-c.done:
+				ref.release(false)
+			}
+		}
+	}
+}
+
+// headers turns AMQP headers into a Message.Header.
+func headers(tab amqp091.Table) map[string]string {
+	if len(tab) == 0 {
+		return nil
+	}
+	h := make(map[string]string, len(tab))
+	for k, v := range tab {
+		switch v := v.(type) {
+		case string:
+			h[k] = v
+		case []byte:
+			h[k] = string(v)
+		default:
+			h[k] = fmt.Sprint(v)
+		}
+	}
+	return h
+}
+
+// waitSession returns the live session once there is one, or nil when
+// done is closed or the transport closes.
+func (t *Transport) waitSession(done <-chan struct{}) *session {
+	for {
+		t.mu.Lock()
+		s, changed := t.sess, t.changed
+		t.mu.Unlock()
+		if s != nil {
+			select {
+			case <-s.dead:
+			default:
+				return s
+			}
+		}
+		select {
+		case <-changed:
+		case <-done:
+			return nil
+		case <-t.done:
+			return nil
+		}
+	}
+}
+
+// subscription is one Subscribe's view of a consumer.
+type subscription struct {
+	t       *Transport
+	c       *consumer
+	keys    []string
+	pattern bool
+	buf     chan delivery
+	done    chan struct{}
+	closed  atomic.Bool
+	once    sync.Once
+}
+
+// wants reports whether a message with routing key key is for s.
+func (s *subscription) wants(key string) bool {
+	for _, k := range s.keys {
+		if k == key || (s.pattern && strings.ContainsAny(k, "*#") && topicMatch(k, key)) {
+			return true
+		}
+	}
+	return false
+}
+
+// Next returns the next message, ctx.Err() when ctx ends, or
+// transport.ErrClosed once the subscription or its transport is closed.
+// Reading a message acknowledges it to the broker.
+func (s *subscription) Next(ctx context.Context) (transport.Message, error) {
+	if s.closed.Load() {
+		return transport.Message{}, transport.ErrClosed
+	}
+	select {
+	case d := <-s.buf:
+		d.ack.release(true)
+		return d.msg, nil
+	case <-ctx.Done():
+		return transport.Message{}, ctx.Err()
+	case <-s.done:
+		return transport.Message{}, transport.ErrClosed
+	}
+}
+
+// Close stops delivery. Messages received but not read are handed back
+// to the broker (requeued: with a durable queue they are delivered again).
+// It is idempotent.
+func (s *subscription) Close() error {
+	s.once.Do(func() {
+		s.closed.Store(true)
+		close(s.done)
+		if s.c != nil {
+			if s.c.queue == "" {
+				s.c.stop()
+			} else {
+				s.t.leaveQueue(s)
+			}
+		}
+		for {
+			select {
+			case d := <-s.buf:
+				d.ack.release(false)
+				continue
+			default:
+			}
+			break
+		}
+		s.t.smu.Lock()
+		delete(s.t.subs, s)
+		s.t.smu.Unlock()
+	})
+	return nil
+}
