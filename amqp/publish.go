@@ -21,8 +21,8 @@ type pubChan struct {
 	rmu      sync.Mutex
 	returns  chan amqp091.Return
 	returned map[string]struct{} // message ids the broker returned
-	cerr     error                // the error the channel closed with
-	cdone    bool                 // cerr is known
+	cerr     error               // the error the channel closed with
+	cdone    bool                // cerr is known
 }
 
 // maxReturned bounds the ids kept for publishers that stopped waiting.

@@ -84,4 +84,3 @@ func matchWords(p, k []string) bool {
 
 // errNoChannels is returned by Subscribe with no channel.
 var errNoChannels = transport.Invalid(transport.ErrInvalidChannel, "eventpub/amqp: Subscribe needs at least one channel")
-
