@@ -116,3 +116,5 @@ func open(t testing.TB, url string, opts ...amqp.Option) *amqp.Transport {
 	t.Cleanup(func() { _ = tr.Close() })
 	return tr
 }
+
+func withExchange(ex string) amqp.Option { return amqp.WithExchange(ex) }
