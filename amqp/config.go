@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -174,7 +175,7 @@ func (c Config) Validate() error {
 	}
 	for _, b := range c.QueueBindings {
 		if err := validPattern(b); err != nil {
-			bad("QueueBindings entry %q: %v", b, err)
+			bad("QueueBindings entry %q: %s", b, strings.TrimPrefix(err.Error(), "eventpub: invalid channel: eventpub/amqp: "))
 		}
 	}
 	for _, d := range []struct {
@@ -193,7 +194,7 @@ func (c Config) Validate() error {
 		bad("MaxBackoff %v is below MinBackoff %v", c.MaxBackoff, c.MinBackoff)
 	}
 	if c.MaxPayload < 0 || c.MaxPayload > MaxPayloadLimit {
-		bad("MaxPayload is %d; it must be between 1 and %d (RabbitMQ's largest max_message_size)", c.MaxPayload, MaxPayloadLimit)
+		bad("MaxPayload is %d; it must be between 1 and 512 MiB (%d bytes, RabbitMQ's largest max_message_size)", c.MaxPayload, MaxPayloadLimit)
 	}
 	if c.SubscriptionBuffer < 0 || c.SubscriptionBuffer > 65535 {
 		bad("SubscriptionBuffer is %d; it must be between 1 and 65535 (the AMQP prefetch count)", c.SubscriptionBuffer)

@@ -37,8 +37,9 @@ type sentinelError struct {
 	msg       string
 }
 
-func (e *sentinelError) Error() string   { return e.msg }
-func (e *sentinelError) Unwrap() []error { return e.sentinels }
+func (e *sentinelError) Error() string    { return e.msg }
+func (e *sentinelError) GoString() string { return fmt.Sprintf("amqp.Error(%q)", e.msg) }
+func (e *sentinelError) Unwrap() []error  { return e.sentinels }
 
 func authErr(cause error, where string) error {
 	return &sentinelError{sentinels: []error{ErrAuth, transport.ErrAuth, cause}, msg: ErrAuth.Error() + ": " + where + ": " + cause.Error()}
@@ -67,8 +68,9 @@ type scrubbed struct {
 	err error
 }
 
-func (s *scrubbed) Error() string { return s.msg }
-func (s *scrubbed) Unwrap() error { return s.err }
+func (s *scrubbed) Error() string    { return s.msg }
+func (s *scrubbed) GoString() string { return fmt.Sprintf("amqp.Error(%q)", s.msg) }
+func (s *scrubbed) Unwrap() error    { return s.err }
 
 // isAuthDial reports errors of a connection attempt that come from the
 // credentials, the vhost or TLS settings.

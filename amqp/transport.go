@@ -3,6 +3,7 @@ package amqp
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 
@@ -121,6 +122,9 @@ func Open(ctx context.Context, rawURL string, opts ...Option) (*Transport, error
 
 // String returns the broker URL with the password hidden.
 func (t *Transport) String() string { return t.ep.redacted }
+
+// GoString is String for %#v, which would otherwise print the password.
+func (t *Transport) GoString() string { return fmt.Sprintf("amqp.Transport(%q)", t.ep.redacted) }
 
 // Capabilities reports: Persistent with a durable Queue (messages wait
 // for the subscriber), Headers, Ordered (one channel per connection
