@@ -134,7 +134,7 @@ func (t *Transport) setup(s *session) error {
 			}
 		}
 	}
-	pc, err := newPubChan(ch)
+	pc, err := t.newPubChan(ch)
 	if err != nil {
 		return err
 	}

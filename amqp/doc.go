@@ -38,7 +38,8 @@
 // in groups. A message no queue is bound to receive is dropped by the
 // broker and still confirmed, unless [Config.Mandatory] is set: then it
 // comes back and Publish returns [ErrUnroutable] (permanent). Messages are
-// persistent (delivery mode 2) unless [Config.Transient].
+// persistent (delivery mode 2) unless [Config.Transient], and carry a
+// unique AMQP message-id.
 //
 // # Subscriptions
 //
@@ -57,7 +58,10 @@
 // processes) on one queue name share its messages, each taking some, as
 // AMQP work queues do. A message is acknowledged when Next returns it;
 // closing a subscription hands back (requeues) what it received but did
-// not return. Up to [Config.SubscriptionBuffer] messages wait unread; the
+// not return. Every message is published with a unique AMQP message-id;
+// when an ack is lost with a connection and the broker delivers the
+// message again, the transport recognises one it already handed out (the
+// last 8192) and drops it. Up to [Config.SubscriptionBuffer] messages wait unread; the
 // broker holds the rest (that is the consumer prefetch).
 //
 // # Outages

@@ -18,8 +18,10 @@ type pubChan struct {
 	ch     *amqp091.Channel
 	closes chan *amqp091.Error
 
+	barrier chan chan struct{} // to the returns reader: answer once caught up
+	exited  chan struct{}      // the returns reader has ended
+
 	rmu      sync.Mutex
-	returns  chan amqp091.Return
 	returned map[string]struct{} // message ids the broker returned
 	cerr     error               // the error the channel closed with
 	cdone    bool                // cerr is known
@@ -28,42 +30,66 @@ type pubChan struct {
 // maxReturned bounds the ids kept for publishers that stopped waiting.
 const maxReturned = 4096
 
-func newPubChan(ch *amqp091.Channel) (*pubChan, error) {
+func (t *Transport) newPubChan(ch *amqp091.Channel) (*pubChan, error) {
 	if err := ch.Confirm(false); err != nil {
 		return nil, err
 	}
-	return &pubChan{
+	p := &pubChan{
 		ch:       ch,
 		closes:   ch.NotifyClose(make(chan *amqp091.Error, 1)),
-		returns:  ch.NotifyReturn(make(chan amqp091.Return, 256)),
+		barrier:  make(chan chan struct{}),
+		exited:   make(chan struct{}),
 		returned: map[string]struct{}{},
-	}, nil
+	}
+	// Unbuffered: amqp091-go's reader hands a return over before it reads
+	// the message's ack, and so before the publisher wakes.
+	returns := ch.NotifyReturn(make(chan amqp091.Return))
+	if !t.goBG(func() { p.readReturns(returns) }) {
+		close(p.exited)
+		_ = ch.Close()
+		return nil, transport.ErrClosed
+	}
+	return p, nil
 }
 
-// wasReturned reports whether the broker returned message id. The broker
-// sends basic.return before the message's ack and amqp091-go queues it on
-// returns before it settles the confirm, so after the ack it is there.
-func (p *pubChan) wasReturned(id string) bool {
-	p.rmu.Lock()
-	defer p.rmu.Unlock()
-	p.drainLocked()
-	_, ok := p.returned[id]
-	delete(p.returned, id)
-	return ok
-}
-
-func (p *pubChan) drainLocked() {
+// readReturns records the ids of returned messages until the channel
+// closes, and answers barriers.
+func (p *pubChan) readReturns(returns <-chan amqp091.Return) {
+	defer close(p.exited)
 	for {
 		select {
-		case r := <-p.returns:
+		case r, ok := <-returns:
+			if !ok {
+				return
+			}
+			p.rmu.Lock()
 			if len(p.returned) >= maxReturned {
 				clear(p.returned)
 			}
 			p.returned[r.MessageId] = struct{}{}
-		default:
-			return
+			p.rmu.Unlock()
+		case reply := <-p.barrier:
+			close(reply)
 		}
 	}
+}
+
+// wasReturned reports whether the broker returned message id; call it
+// after the message's ack. The broker sends basic.return before the ack,
+// and the returns reader has taken it before the ack was read; the
+// barrier waits until the reader has also recorded it.
+func (p *pubChan) wasReturned(id string) bool {
+	reply := make(chan struct{})
+	select {
+	case p.barrier <- reply:
+		<-reply
+	case <-p.exited:
+	}
+	p.rmu.Lock()
+	defer p.rmu.Unlock()
+	_, ok := p.returned[id]
+	delete(p.returned, id)
+	return ok
 }
 
 // closeErr returns the error the channel was closed with, if it was.
@@ -104,7 +130,7 @@ func (t *Transport) publisher() (*session, *pubChan, error) {
 	}
 	ch, err := s.conn.Channel()
 	if err == nil {
-		s.pub, err = newPubChan(ch)
+		s.pub, err = t.newPubChan(ch)
 	}
 	if err != nil {
 		return nil, nil, t.classify(nil, err, "open publishing channel")
@@ -130,10 +156,12 @@ func (t *Transport) send(p *pubChan, msg *transport.Message) (pending, error) {
 			pub.Headers[k] = v
 		}
 	}
+	// Every message gets an id: it matches a return to its publish, and
+	// lets a durable-queue consumer drop a redelivery it already handed out.
+	pub.MessageId = t.idPrefix + strconv.FormatUint(t.seq.Add(1), 36)
 	var pd pending
 	if t.cfg.Mandatory {
-		pd.id = "eventpub-" + strconv.FormatUint(t.seq.Add(1), 36)
-		pub.MessageId = pd.id
+		pd.id = pub.MessageId
 	}
 	dc, err := p.ch.PublishWithDeferredConfirm(t.cfg.Exchange, msg.Channel, t.cfg.Mandatory, false, pub)
 	pd.dc = dc

@@ -109,7 +109,7 @@ func (t *Transport) joinQueue(ctx context.Context, s *session, sub *subscription
 	defer t.qmu.Unlock()
 	c := t.qc
 	if c == nil {
-		c = &consumer{t: t, queue: t.cfg.Queue, keys: slices.Clone(sub.keys),
+		c = &consumer{t: t, queue: t.cfg.Queue, keys: slices.Clone(sub.keys), seen: &t.seen,
 			sinks: map[*subscription]struct{}{sub: {}}, done: make(chan struct{}), stopped: make(chan struct{})}
 		if err := t.startConsumer(ctx, s, c); err != nil {
 			return err
@@ -214,6 +214,7 @@ type delivery struct {
 // has read it or let it go: ack when any read it, else requeue it.
 type ackRef struct {
 	d    amqp091.Delivery
+	seen *idRing // the durable queue's: ids handed out, or nil
 	refs atomic.Int32
 	read atomic.Bool
 }
@@ -224,11 +225,51 @@ func (a *ackRef) release(read bool) {
 	}
 	if a.refs.Add(-1) == 0 {
 		if a.read.Load() {
+			if a.seen != nil {
+				a.seen.add(a.d.MessageId)
+			}
 			_ = a.d.Ack(false)
 		} else {
 			_ = a.d.Nack(false, true)
 		}
 	}
+}
+
+// idRing remembers the last message ids a durable-queue consumer handed
+// out. An ack still on its way when the connection ends is lost and the
+// broker delivers the message again, marked redelivered; one whose id is
+// here was read already and is dropped.
+type idRing struct {
+	mu   sync.Mutex
+	ids  map[string]struct{}
+	ring []string
+	next int
+}
+
+const idRingSize = 8192
+
+func (r *idRing) add(id string) {
+	if id == "" {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.ids == nil {
+		r.ids, r.ring = make(map[string]struct{}, idRingSize), make([]string, idRingSize)
+	}
+	if old := r.ring[r.next]; old != "" {
+		delete(r.ids, old)
+	}
+	r.ring[r.next] = id
+	r.ids[id] = struct{}{}
+	r.next = (r.next + 1) % idRingSize
+}
+
+func (r *idRing) has(id string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	_, ok := r.ids[id]
+	return ok
 }
 
 // consumer is one AMQP consumer on one queue, handing deliveries to its
@@ -242,6 +283,7 @@ type consumer struct {
 	keys  []string // binding keys
 	sinks map[*subscription]struct{}
 	ch    *amqp091.Channel
+	seen  *idRing // durable queue only
 
 	once    sync.Once
 	done    chan struct{} // closed by stop
@@ -351,11 +393,11 @@ func (c *consumer) pump(dels <-chan amqp091.Delivery) bool {
 			}
 		}
 		c.mu.Unlock()
-		if len(targets) == 0 {
-			_ = d.Ack(false) // no subscription wants it
+		if len(targets) == 0 || (d.Redelivered && c.seen != nil && c.seen.has(d.MessageId)) {
+			_ = d.Ack(false) // no subscription wants it, or it was read already
 			continue
 		}
-		ref := &ackRef{d: d}
+		ref := &ackRef{d: d, seen: c.seen}
 		ref.refs.Store(int32(len(targets)))
 		msg := transport.Message{Channel: d.RoutingKey, Payload: d.Body, Header: headers(d.Headers)}
 		for _, s := range targets {

@@ -2,6 +2,8 @@ package amqp
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"sync"
@@ -29,12 +31,13 @@ type Transport struct {
 	cfg Config
 	ep  endpoint
 
-	closed atomic.Bool
-	done   chan struct{}
-	ctx    context.Context // ends on Close: bounds background dials
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
-	seq    atomic.Uint64 // message ids for mandatory publishes
+	closed   atomic.Bool
+	done     chan struct{}
+	ctx      context.Context // ends on Close: bounds background dials
+	cancel   context.CancelFunc
+	wg       sync.WaitGroup
+	seq      atomic.Uint64 // message ids: idPrefix and a counter
+	idPrefix string
 
 	mu      sync.Mutex
 	sess    *session // nil while down
@@ -44,8 +47,9 @@ type Transport struct {
 	smu  sync.Mutex
 	subs map[*subscription]struct{}
 
-	qmu sync.Mutex
-	qc  *consumer // the durable queue's consumer while subscribed (queue mode)
+	qmu  sync.Mutex
+	qc   *consumer // the durable queue's consumer while subscribed (queue mode)
+	seen idRing    // ids the durable queue's consumers handed out
 }
 
 var (
@@ -95,6 +99,9 @@ func Open(ctx context.Context, rawURL string, opts ...Option) (*Transport, error
 		changed: make(chan struct{}),
 		subs:    map[*subscription]struct{}{},
 	}
+	var rnd [8]byte
+	_, _ = rand.Read(rnd[:])
+	t.idPrefix = "ep-" + hex.EncodeToString(rnd[:]) + "-"
 	t.ctx, t.cancel = context.WithCancel(context.Background())
 	dctx, cancel := context.WithTimeout(ctx, t.cfg.ConnectTimeout)
 	s, err := t.dial(dctx)
