@@ -14,8 +14,10 @@ const (
 	// DefaultExchange is the topic exchange messages are published to.
 	DefaultExchange = "eventpub"
 	// DefaultConnectTimeout bounds one connection attempt: TCP, TLS and
-	// the AMQP handshake.
-	DefaultConnectTimeout = 2 * time.Second
+	// the AMQP handshake. RabbitMQ answers a refused login only after
+	// about 3 s, so a shorter timeout reports refused credentials as
+	// ErrUnavailable instead of ErrAuth.
+	DefaultConnectTimeout = 5 * time.Second
 	// DefaultHeartbeat is the AMQP heartbeat interval asked of the broker;
 	// a link silent for three intervals is taken as dead.
 	DefaultHeartbeat = 5 * time.Second

@@ -66,7 +66,7 @@ var (
 // The user and password default to guest/guest, the vhost to "/" (write
 // "/%2f" or leave the path out). Query options: exchange=NAME,
 // queue=NAME, bind=KEY (repeatable, or comma-separated), mandatory=true,
-// connect_timeout=2s, heartbeat=5s, max_payload=BYTES, name=CONNECTION,
+// connect_timeout=5s, heartbeat=5s, max_payload=BYTES, name=CONNECTION,
 // tls_ca=FILE, tls_cert=FILE, tls_key=FILE (any of the tls_ ones turns
 // TLS on). Options passed in code win over the URL.
 //
