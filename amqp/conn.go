@@ -20,7 +20,8 @@ import (
 // reconnect by itself.
 type session struct {
 	conn *amqp091.Connection
-	raw  net.Conn // closed to drop a stalled link at once
+	raw  net.Conn  // closed to drop a stalled link at once
+	link *linkConn // the socket amqp091-go writes to
 
 	dead  chan struct{} // closed when the connection has ended
 	cause error         // why; set before dead is closed
@@ -34,17 +35,84 @@ type session struct {
 	pub *pubChan // the confirm-mode publishing channel; nil or closed: open anew
 }
 
-// deadlineConn bounds every socket write by WriteTimeout: amqp091-go
-// writes with no deadline, so a stalled link would block a publish (and
-// every other one behind the connection's lock) for good.
-type deadlineConn struct {
+// linkConn is the socket under amqp091-go. It bounds every write by
+// WriteTimeout (amqp091-go writes with no deadline, so a stalled link
+// would block a publish, and every one behind the connection's lock, for
+// good), and it coalesces: while publishes are being written (corked) the
+// bytes amqp091-go flushes after each message are gathered, and the last
+// publish to finish writes them all at once. The broker then reads many
+// messages per read, and the client makes one write per group.
+type linkConn struct {
 	net.Conn
 	timeout time.Duration
+
+	mu    sync.Mutex
+	corks int // publishes being written
+	buf   []byte
+	err   error // a write failed: the connection is being dropped
 }
 
-func (c *deadlineConn) Write(p []byte) (int, error) {
+// maxCorked bounds the bytes held before they are written anyway.
+const maxCorked = 128 << 10
+
+func (c *linkConn) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.err != nil {
+		return 0, c.err
+	}
+	if c.corks > 0 && len(c.buf)+len(p) <= maxCorked {
+		c.buf = append(c.buf, p...)
+		return len(p), nil
+	}
+	if err := c.flushLocked(); err != nil {
+		return 0, err
+	}
+	return c.write(p)
+}
+
+func (c *linkConn) write(p []byte) (int, error) {
 	_ = c.Conn.SetWriteDeadline(time.Now().Add(c.timeout))
-	return c.Conn.Write(p)
+	n, err := c.Conn.Write(p)
+	if err != nil {
+		c.fail(err)
+	}
+	return n, err
+}
+
+func (c *linkConn) flushLocked() error {
+	if len(c.buf) == 0 {
+		return nil
+	}
+	_, err := c.write(c.buf)
+	c.buf = c.buf[:0]
+	return err
+}
+
+// fail drops the connection after a write failed: amqp091-go was told
+// gathered bytes were written, so the connection cannot go on; its
+// reader sees the socket close and the connection ends.
+func (c *linkConn) fail(err error) {
+	c.err = err
+	_ = c.Conn.Close()
+}
+
+// cork starts gathering writes for one publish (or batch).
+func (c *linkConn) cork() {
+	c.mu.Lock()
+	c.corks++
+	c.mu.Unlock()
+}
+
+// uncork ends one publish's gathering; the last one writes what was
+// gathered.
+func (c *linkConn) uncork() {
+	c.mu.Lock()
+	c.corks--
+	if c.corks == 0 {
+		_ = c.flushLocked()
+	}
+	c.mu.Unlock()
 }
 
 // dial makes one connection attempt bounded by ctx and sets it up: the
@@ -80,7 +148,8 @@ func (t *Transport) dial(ctx context.Context) (*session, error) {
 	}
 	props := amqp091.NewConnectionProperties()
 	props.SetClientConnectionName(t.cfg.ConnectionName)
-	c, err := amqp091.Open(&deadlineConn{Conn: conn, timeout: t.cfg.WriteTimeout}, amqp091.Config{
+	link := &linkConn{Conn: conn, timeout: t.cfg.WriteTimeout}
+	c, err := amqp091.Open(link, amqp091.Config{
 		SASL:       []amqp091.Authentication{&amqp091.PlainAuth{Username: t.ep.user, Password: t.ep.password}},
 		Vhost:      t.ep.vhost,
 		Heartbeat:  t.cfg.Heartbeat,
@@ -95,7 +164,7 @@ func (t *Transport) dial(ctx context.Context) (*session, error) {
 		}
 		return nil, err
 	}
-	s := &session{conn: c, raw: raw, dead: make(chan struct{})}
+	s := &session{conn: c, raw: raw, link: link, dead: make(chan struct{})}
 	closes := c.NotifyClose(make(chan *amqp091.Error, 1))
 	blocks := c.NotifyBlocked(make(chan amqp091.Blocking, 4))
 	err = t.setup(s)

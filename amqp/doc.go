@@ -35,7 +35,8 @@
 // reporting each message's fate in transport.BatchError.Results.
 // Concurrent publishes share the channel, each written at once and waiting
 // for its own confirm, so many are in flight and the broker confirms them
-// in groups. A message no queue is bound to receive is dropped by the
+// in groups; the bytes of publishes being written at the same moment (and
+// of a whole batch) leave in one socket write. A message no queue is bound to receive is dropped by the
 // broker and still confirmed, unless [Config.Mandatory] is set: then it
 // comes back and Publish returns [ErrUnroutable] (permanent). Messages are
 // persistent (delivery mode 2) unless [Config.Transient], and carry a

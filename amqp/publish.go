@@ -236,7 +236,9 @@ func (t *Transport) Publish(ctx context.Context, msg transport.Message) error {
 	if err != nil {
 		return err
 	}
+	s.link.cork()
 	pd, err := t.send(p, &msg)
+	s.link.uncork()
 	if err != nil {
 		return t.sendErr(ctx, s, err, msg.Channel)
 	}
@@ -279,6 +281,7 @@ func (t *Transport) PublishBatch(ctx context.Context, msgs []transport.Message) 
 	pds := make([]pending, len(msgs))
 	results := make([]error, len(msgs))
 	failed := false
+	s.link.cork()
 	for i := range msgs {
 		if failed {
 			results[i] = results[i-1]
@@ -289,6 +292,7 @@ func (t *Transport) PublishBatch(ctx context.Context, msgs []transport.Message) 
 			failed = true
 		}
 	}
+	s.link.uncork()
 	for i := range msgs {
 		if results[i] == nil {
 			results[i] = t.await(ctx, s, p, pds[i], msgs[i].Channel)
