@@ -217,12 +217,7 @@ func (t *Transport) watch(s *session, closes <-chan *amqp091.Error, blocks <-cha
 	for {
 		select {
 		case b := <-blocks:
-			if b.Active {
-				reason := b.Reason
-				s.blocked.Store(&reason)
-			} else {
-				s.blocked.Store(nil)
-			}
+			s.onBlocked(b)
 		case e, ok := <-closes:
 			var cause error = errors.New("connection closed")
 			if ok && e != nil {
@@ -233,6 +228,16 @@ func (t *Transport) watch(s *session, closes <-chan *amqp091.Error, blocks <-cha
 			_ = s.raw.Close()
 			return
 		}
+	}
+}
+
+// onBlocked records a connection.blocked or connection.unblocked.
+func (s *session) onBlocked(b amqp091.Blocking) {
+	if b.Active {
+		reason := b.Reason
+		s.blocked.Store(&reason)
+	} else {
+		s.blocked.Store(nil)
 	}
 }
 
