@@ -401,3 +401,12 @@ func (t *Transport) probeOnce(s *session) error {
 		return transport.Unavailable(fmt.Errorf("eventpub/amqp: %s: no answer within %v; connection dropped", t.ep.redacted, t.cfg.ProbeTimeout))
 	}
 }
+
+// deadErr is the error of a call whose session ended: ErrClosed when Close
+// ended it, else why the connection ended.
+func (t *Transport) deadErr(s *session) error {
+	if t.closed.Load() {
+		return transport.ErrClosed
+	}
+	return s.cause
+}

@@ -183,7 +183,7 @@ func (t *Transport) settled(s *session, p *pubChan, pd pending, channel string) 
 		}
 		select {
 		case <-s.dead:
-			return s.cause
+			return t.deadErr(s)
 		default:
 		}
 		return transport.Unavailable(fmt.Errorf("eventpub/amqp: %s: the channel closed before the broker confirmed the message", t.ep.redacted))
@@ -200,7 +200,7 @@ func (t *Transport) await(ctx context.Context, s *session, p *pubChan, pd pendin
 		t.suspect(s)
 		return ctx.Err()
 	case <-s.dead:
-		return s.cause
+		return t.deadErr(s)
 	}
 }
 
@@ -249,7 +249,7 @@ func (t *Transport) Publish(ctx context.Context, msg transport.Message) error {
 func (t *Transport) sendErr(ctx context.Context, s *session, err error, channel string) error {
 	select {
 	case <-s.dead:
-		return s.cause
+		return t.deadErr(s)
 	default:
 	}
 	if errors.Is(err, amqp091.ErrClosed) {
