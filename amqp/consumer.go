@@ -261,4 +261,3 @@ func (t *Transport) waitSession(done <-chan struct{}) *session {
 		}
 	}
 }
-
