@@ -255,20 +255,29 @@ func (t *Transport) downCause(cause error) error {
 }
 
 // run keeps the transport connected until Close: it waits for the current
-// session to end, then reconnects with capped exponential backoff.
+// session to end, then reconnects with capped exponential backoff. After a
+// session that lasted, the first attempt is immediate; one that ended soon
+// after it began (a broker that takes connections and drops them) counts
+// as a failed attempt, so reconnecting never spins.
 func (t *Transport) run(s *session) {
 	backoff := t.cfg.MinBackoff
 	for {
 		if s != nil {
 			t.setSession(s, nil)
+			up := time.Now()
 			select {
 			case <-s.dead:
 				t.setSession(nil, s.cause)
-				backoff = t.cfg.MinBackoff
 			case <-t.done:
 				// The deadline ends a close handshake a stalled link holds up.
 				_ = s.conn.CloseDeadline(time.Now().Add(t.cfg.ProbeTimeout))
 				_ = s.raw.Close()
+				return
+			}
+			s = nil
+			if time.Since(up) > stableSession {
+				backoff = t.cfg.MinBackoff
+			} else if !t.sleep(&backoff) {
 				return
 			}
 		}
@@ -279,20 +288,32 @@ func (t *Transport) run(s *session) {
 			s = ns
 			continue
 		}
-		s = nil
 		if t.ctx.Err() != nil {
 			return
 		}
 		t.setSession(nil, t.downCause(err))
-		timer := time.NewTimer(backoff)
-		select {
-		case <-timer.C:
-		case <-t.done:
-			timer.Stop()
+		if !t.sleep(&backoff) {
 			return
 		}
-		backoff = min(2*backoff, t.cfg.MaxBackoff)
 	}
+}
+
+// stableSession is how long a session must last for the next reconnect
+// to start at once with the backoff reset.
+const stableSession = 5 * time.Second
+
+// sleep waits *backoff, then doubles it up to MaxBackoff. It returns false
+// when the transport closes meanwhile.
+func (t *Transport) sleep(backoff *time.Duration) bool {
+	timer := time.NewTimer(*backoff)
+	defer timer.Stop()
+	select {
+	case <-timer.C:
+	case <-t.done:
+		return false
+	}
+	*backoff = min(2**backoff, t.cfg.MaxBackoff)
+	return true
 }
 
 // setSession installs s (nil while down, with cause) and wakes whoever
