@@ -170,13 +170,13 @@ func BenchmarkCompareParallel64(b *testing.B) {
 		})
 	})
 	b.Run("interleaved-channel-per-goroutine", func(b *testing.B) {
-		brokertest.Interleave(b, 6400, "amqp091", ours, perChan)
+		brokertest.Interleave(b, 1280, "amqp091", ours, perChan)
 	})
 	b.Run("interleaved-shared-channel", func(b *testing.B) {
-		brokertest.Interleave(b, 6400, "amqp091", ours, sharedChan)
+		brokertest.Interleave(b, 1280, "amqp091", ours, sharedChan)
 	})
 	b.Run("interleaved-locked-channel", func(b *testing.B) {
-		brokertest.Interleave(b, 1600, "amqp091", ours, lockedPub)
+		brokertest.Interleave(b, 640, "amqp091", ours, lockedPub)
 	})
 }
 

@@ -158,7 +158,8 @@ func (t *Transport) send(p *pubChan, msg *transport.Message) (pending, error) {
 	}
 	// Every message gets an id: it matches a return to its publish, and
 	// lets a durable-queue consumer drop a redelivery it already handed out.
-	pub.MessageId = t.idPrefix + strconv.FormatUint(t.seq.Add(1), 36)
+	var id [48]byte
+	pub.MessageId = string(strconv.AppendUint(append(id[:0], t.idPrefix...), t.seq.Add(1), 36))
 	var pd pending
 	if t.cfg.Mandatory {
 		pd.id = pub.MessageId
