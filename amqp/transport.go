@@ -68,7 +68,7 @@ var (
 // queue=NAME, bind=KEY (repeatable, or comma-separated), mandatory=true,
 // connect_timeout=5s, heartbeat=5s, max_payload=BYTES, name=CONNECTION,
 // tls_ca=FILE, tls_cert=FILE, tls_key=FILE (any of the tls_ ones turns
-// TLS on). Options passed in code win over the URL.
+// TLS on). The URL sets only what the options leave unset.
 //
 // Open makes one connection attempt (up to ConnectTimeout, less when ctx
 // ends sooner). When the broker does not answer it does not fail: the
@@ -85,9 +85,6 @@ func Open(ctx context.Context, rawURL string, opts ...Option) (*Transport, error
 	ep, err := parseURL(rawURL, &cfg)
 	if err != nil {
 		return nil, err
-	}
-	for _, o := range opts { // options win over the URL
-		o(&cfg)
 	}
 	if err := cfg.Validate(); err != nil {
 		return nil, err

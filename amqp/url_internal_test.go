@@ -1,6 +1,7 @@
 package amqp
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -175,5 +176,19 @@ func TestTopicMatch(t *testing.T) {
 		if got := topicMatch(c.p, c.k); got != c.want {
 			t.Errorf("topicMatch(%q, %q) = %v, want %v", c.p, c.k, got, c.want)
 		}
+	}
+}
+
+// TestOpenWithConfigKeepsURL: WithConfig sets fields and the URL fills the
+// ones it leaves zero; no connection is needed to see the outcome.
+func TestOpenWithConfigKeepsURL(t *testing.T) {
+	tr, err := Open(context.Background(), "amqp://u:p@127.0.0.1:1/?exchange=from-url&queue=q1",
+		WithConfig(Config{Queue: "from-config", ConnectTimeout: 100 * time.Millisecond}), WithMandatory(true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	if tr.cfg.Exchange != "from-url" || tr.cfg.Queue != "from-config" || !tr.cfg.Mandatory || tr.cfg.ConnectTimeout != 100*time.Millisecond {
+		t.Fatalf("config %+v", tr.cfg)
 	}
 }
