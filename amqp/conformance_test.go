@@ -46,3 +46,21 @@ func TestConformance(t *testing.T) {
 		conformance.Run(t, harness(t, url, mode))
 	}
 }
+
+// BenchmarkConformance runs the suite's benchmarks in both modes.
+func BenchmarkConformance(b *testing.B) {
+	url := brokerURL(b)
+	ex := exchange(b, url)
+	for _, mode := range []string{"exclusive", "queue"} {
+		conformance.RunBenchmarks(b, conformance.Harness{
+			Name: mode,
+			New: func(tb testing.TB) transport.Transport {
+				opts := []amqp.Option{amqp.WithExchange(ex)}
+				if mode == "queue" {
+					opts = append(opts, amqp.WithQueue(queue(tb, url)))
+				}
+				return open(tb, url, opts...)
+			},
+		})
+	}
+}

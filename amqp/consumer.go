@@ -111,6 +111,11 @@ func (c *consumer) open(s *session) (<-chan amqp091.Delivery, error) {
 	if err := ch.Qos(t.cfg.SubscriptionBuffer, 0, false); err != nil {
 		return nil, err
 	}
+	// Declared here too, so that a subscription binds even after the
+	// exchange was deleted since the connection was made.
+	if err := ch.ExchangeDeclare(t.cfg.Exchange, "topic", true, false, false, false, nil); err != nil {
+		return nil, t.classify(nil, err, fmt.Sprintf("declare exchange %q", t.cfg.Exchange))
+	}
 	q := c.queue
 	if q == "" {
 		declared, err := ch.QueueDeclare("", false, true, true, false, nil)

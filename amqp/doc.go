@@ -7,8 +7,10 @@
 // # Channels and routing keys
 //
 // Every message is published to one topic exchange ([Config.Exchange],
-// default "eventpub", declared durable on each connect) with the channel
-// name as its routing key, unchanged: "codeworm:logs" is the one-word key
+// default "eventpub", declared durable on each connect, by each
+// subscription, and again when it was deleted under a publisher, whose
+// refused publish then fails with ErrUnavailable) with the channel name
+// as its routing key, unchanged: "codeworm:logs" is the one-word key
 // "codeworm:logs", "codeworm.logs" the two words "codeworm" and "logs".
 // A channel must pass transport.ValidateChannel (at most 255 bytes, the
 // AMQP limit, no control characters), and a '.'-separated word of it must

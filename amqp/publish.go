@@ -128,11 +128,19 @@ func (t *Transport) publisher() (*session, *pubChan, error) {
 	if s.pub != nil && !s.pub.ch.IsClosed() {
 		return s, s.pub, nil
 	}
+	// The broker closed the last one: a refused publish, or the exchange
+	// deleted under us (NOT_FOUND), which declaring it again mends.
 	ch, err := s.conn.Channel()
+	if err == nil {
+		err = ch.ExchangeDeclare(t.cfg.Exchange, "topic", true, false, false, false, nil)
+	}
 	if err == nil {
 		s.pub, err = t.newPubChan(ch)
 	}
 	if err != nil {
+		if ch != nil {
+			_ = ch.Close()
+		}
 		return nil, nil, t.classify(nil, err, "open publishing channel")
 	}
 	return s, s.pub, nil
@@ -179,6 +187,11 @@ func (t *Transport) settled(s *session, p *pubChan, pd pending, channel string) 
 		return nil
 	}
 	if e, closed := p.closeErr(); closed {
+		var aerr *amqp091.Error
+		if errors.As(e, &aerr) && aerr.Code == amqp091.NotFound {
+			// The exchange was deleted; the next publish declares it again.
+			return transport.Unavailable(fmt.Errorf("eventpub/amqp: %s: publish to %s: %w", t.ep.redacted, transport.QuoteChannel(channel), e))
+		}
 		if e != nil {
 			return t.classify(nil, e, "publish to "+transport.QuoteChannel(channel))
 		}

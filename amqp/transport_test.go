@@ -345,3 +345,22 @@ func TestRegistered(t *testing.T) {
 		t.Fatalf("Ping: %v", err)
 	}
 }
+
+// TestExchangeDeletedUnderUs: when someone deletes the exchange, the
+// publish the broker refuses for it fails with ErrUnavailable (the queue
+// retries it) and the next publish declares the exchange again.
+func TestExchangeDeletedUnderUs(t *testing.T) {
+	url := brokerURL(t)
+	ex := exchange(t, url)
+	tr := open(t, url, amqp.WithExchange(ex))
+	ch := "deleted." + unique()
+	publish(t, tr, ch, "before")
+	cleanup(url, []string{ex}, nil)
+	msg := transport.Message{Channel: ch, Payload: []byte("refused")}
+	if err := tr.Publish(ctxT(t), msg); !errors.Is(err, transport.ErrUnavailable) || !strings.Contains(err.Error(), "NOT_FOUND") {
+		t.Fatalf("Publish to a deleted exchange: %v, want ErrUnavailable naming NOT_FOUND", err)
+	}
+	sub := subscribe(t, tr, ch) // its queue binds to the exchange declared again
+	publish(t, tr, ch, "after")
+	expect(t, sub, ch, "after")
+}
