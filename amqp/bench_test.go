@@ -116,7 +116,7 @@ func BenchmarkCompareSequential(b *testing.B) {
 		}
 	})
 	b.Run("interleaved", func(b *testing.B) {
-		brokertest.Interleave(b, 500, "amqp091", func(n int) {
+		brokertest.Interleave(b, 100, "amqp091", func(n int) {
 			for range n {
 				if err := tr.Publish(ctx, msg); err != nil {
 					b.Fatal(err)
@@ -207,7 +207,7 @@ func BenchmarkCompareBatch64(b *testing.B) {
 		return nil
 	}
 	b.Run("interleaved", func(b *testing.B) {
-		brokertest.Interleave(b, 20, "amqp091", func(n int) {
+		brokertest.Interleave(b, 5, "amqp091", func(n int) {
 			for range n {
 				if err := tr.PublishBatch(ctx, msgs); err != nil {
 					b.Fatal(err)
