@@ -2,6 +2,8 @@ package amqp
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"net"
 	"os"
@@ -33,7 +35,9 @@ func TestBlockedFailsFast(t *testing.T) {
 	} else {
 		_ = c.Close()
 	}
-	ex := "eventpub-test-blocked-" + time.Now().Format("150405.000000")
+	var rnd [6]byte
+	_, _ = rand.Read(rnd[:])
+	ex := "eventpub-test-blocked-" + hex.EncodeToString(rnd[:])
 	tr, err := Open(context.Background(), url, WithExchange(ex))
 	if err != nil {
 		t.Fatal(err)
