@@ -161,6 +161,9 @@ func (c *consumer) loop(dels <-chan amqp091.Delivery) {
 		if !c.pump(dels) {
 			return
 		}
+		// The broker cancelled the consumer (its queue was deleted) or the
+		// channel or connection ended: let the old channel go.
+		c.closeChannel()
 		for {
 			s := t.waitSession(c.done)
 			if s == nil {

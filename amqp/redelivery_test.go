@@ -1,6 +1,7 @@
 package amqp_test
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -38,4 +39,25 @@ func TestDurableQueueDropsRedeliveryOfRead(t *testing.T) {
 	})
 	expect(t, first, ch, "m2")
 	expect(t, second, ch, "m2")
+}
+
+// TestDurableQueueDeletedUnderUs: when someone deletes the durable queue,
+// the broker cancels the consumer; the transport declares the queue again
+// with the subscription's bindings and delivery resumes.
+func TestDurableQueueDeletedUnderUs(t *testing.T) {
+	url := brokerURL(t)
+	ex, q := exchange(t, url), queue(t, url)
+	tr := open(t, url, amqp.WithExchange(ex), amqp.WithQueue(q), amqp.WithBackoff(10*time.Millisecond, 100*time.Millisecond))
+	ch := "requeue." + unique()
+	sub := subscribe(t, tr, ch)
+	publish(t, tr, ch, "before")
+	expect(t, sub, ch, "before")
+	cleanup(url, nil, []string{q})
+	brokertest.WaitFor(t, 10*time.Second, "delivery after the queue was deleted", func() bool {
+		publish(t, tr, ch, "after")
+		ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+		defer cancel()
+		m, err := sub.Next(ctx)
+		return err == nil && string(m.Payload) == "after"
+	})
 }
