@@ -1,0 +1,83 @@
+package main
+
+import (
+	"net"
+	"net/url"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	amqp091 "github.com/rabbitmq/amqp091-go"
+)
+
+// amqpURL returns the RabbitMQ to test the CLI on (EVENTPUB_AMQP_URL, else
+// the default local one) with a fresh exchange that is deleted when the
+// test ends, or skips when nothing listens there.
+func amqpURL(t *testing.T) string {
+	t.Helper()
+	raw := os.Getenv("EVENTPUB_AMQP_URL")
+	if raw == "" {
+		raw = "amqp://guest:guest@127.0.0.1:5672/"
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		t.Fatal("EVENTPUB_AMQP_URL does not parse")
+	}
+	c, err := net.DialTimeout("tcp", u.Host, time.Second)
+	if err != nil {
+		t.Skipf("no RabbitMQ listens on %s: %v", u.Host, err)
+	}
+	_ = c.Close()
+	ex := uniqueNamespace(t)
+	t.Cleanup(func() {
+		conn, err := amqp091.DialConfig(raw, amqp091.Config{Dial: amqp091.DefaultDial(2 * time.Second)})
+		if err != nil {
+			return
+		}
+		defer conn.Close()
+		if ch, err := conn.Channel(); err == nil {
+			_ = ch.ExchangeDelete(ex, false, false)
+		}
+	})
+	q := u.Query()
+	q.Set("exchange", ex)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// TestPublishThenTailAMQP publishes with the binary over amqp:// while
+// another run tails, and runs bench there: the driver is registered in the
+// CLI.
+func TestPublishThenTailAMQP(t *testing.T) {
+	url := amqpURL(t)
+	ns := uniqueNamespace(t)
+	tail := startBin(t, "tail", url, "--json", "--count", "2", "--timeout", "60s", "--namespace", ns)
+	tail.waitStderr("tail: subscribed to channels " + ns + ":logs, " + ns + ":events, " + ns + ":stats")
+	for _, args := range [][]string{
+		{"event", "deployed", `{"version": "1.2.3"}`},
+		{"raw", ns + ":logs", "plain text over AMQP"},
+	} {
+		r := runBin(t, nil, append([]string{"publish", url, "--namespace", ns}, args...)...)
+		if r.code != 0 || !strings.HasPrefix(r.stderr, "publish: sent 1 message to "+ns+":") {
+			t.Fatalf("publish %s: exit %d, stderr %q", args[0], r.code, r.stderr)
+		}
+	}
+	if code := tail.wait(); code != 0 {
+		t.Fatalf("tail exit %d; stderr %q", code, tail.stderr.String())
+	}
+	out := tail.stdout.String()
+	for _, want := range []string{ns + ":events", `"type":"deployed"`, `"version":"1.2.3"`, ns + ":logs", "plain text over AMQP"} {
+		if !strings.Contains(out, want) {
+			t.Fatalf("tail output lacks %q:\n%s\nstderr: %s", want, out, tail.stderr.String())
+		}
+	}
+	if strings.Contains(out+tail.stderr.String(), "guest:guest") {
+		t.Fatalf("the CLI printed the password:\n%s", out+tail.stderr.String())
+	}
+
+	r := runBin(t, nil, "bench", url, "--n", "200", "--size", "64", "--concurrency", "4", "--channel", ns+":bench")
+	if r.code != 0 || !strings.Contains(r.stdout, "messages  200") {
+		t.Fatalf("bench over amqp: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+}

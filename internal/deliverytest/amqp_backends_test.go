@@ -1,0 +1,70 @@
+package deliverytest
+
+import (
+	"context"
+	"net"
+	"net/url"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/eventpub/eventpub/amqp"
+	"github.com/eventpub/eventpub/internal/faultproxy"
+	"github.com/eventpub/eventpub/transport"
+	amqp091 "github.com/rabbitmq/amqp091-go"
+)
+
+// amqpDefaultURL is probed when EVENTPUB_AMQP_URL is not set.
+const amqpDefaultURL = "amqp://guest:guest@127.0.0.1:5672/"
+
+// amqpBackends returns RabbitMQ when one listens (EVENTPUB_AMQP_URL, else
+// the default port), else nothing: it has no in-process form. The server
+// is shared, so the backend's address is a fault proxy in front of it
+// whose Cut and Pass stand for stopping and restarting the broker: every
+// connection through it ends and new ones are refused until Pass. Each
+// backend publishes to an exchange of its own, deleted at the end.
+func amqpBackends(t testing.TB) []backend {
+	raw := os.Getenv("EVENTPUB_AMQP_URL")
+	if raw == "" {
+		raw = amqpDefaultURL
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		t.Fatalf("bad EVENTPUB_AMQP_URL %s", transport.Redact(raw))
+	}
+	c, err := net.DialTimeout("tcp", u.Host, time.Second)
+	if err != nil {
+		t.Logf("no RabbitMQ listens on %s: the delivery tests skip it", u.Host)
+		return nil
+	}
+	_ = c.Close()
+	front := faultproxy.Start(t, u.Host)
+	ex := unique("eventpub-delivery-")
+	t.Cleanup(func() { deleteExchange(raw, ex) })
+	return []backend{{
+		name: "rabbitmq", addr: front.Addr(),
+		stop: front.Cut, start: front.Pass,
+		dial: func(t testing.TB, addr string) transport.Transport {
+			v := *u
+			v.Host = addr
+			tr, err := amqp.Open(context.Background(), v.String(), amqp.WithExchange(ex), amqp.WithConnectTimeout(time.Second))
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = tr.Close() })
+			return tr
+		},
+	}}
+}
+
+func deleteExchange(url, name string) {
+	c, err := amqp091.DialConfig(url, amqp091.Config{Dial: amqp091.DefaultDial(2 * time.Second)})
+	if err != nil {
+		return
+	}
+	defer c.Close()
+	if ch, err := c.Channel(); err == nil {
+		_ = ch.ExchangeDelete(name, false, false)
+		_ = ch.Close()
+	}
+}
