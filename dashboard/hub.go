@@ -3,6 +3,8 @@ package dashboard
 import (
 	"context"
 	"sync"
+	"sync/atomic"
+	"time"
 )
 
 // client is one connected WebSocket or event-stream reader. Frames wait in
@@ -13,6 +15,9 @@ type client struct {
 	cancel context.CancelFunc
 	mu     sync.Mutex
 	reason string // why the client was dropped; "" while it is not
+	// writing is when the write in progress began (UnixNano), 0 between
+	// writes; the hub's watchdog drops a client whose write takes too long.
+	writing atomic.Int64
 }
 
 func newClient(parent context.Context, buffer int) *client {
@@ -59,7 +64,7 @@ type hub struct {
 	histName string // the history frame's channel, JSON-quoted
 	state    []byte // the current broker-state frame, nil before the first check
 	closed   bool
-	slow     uint64 // clients dropped as too slow
+	slow     uint64 // clients dropped as too slow (buffer full or write stuck)
 }
 
 func newHub(capacity int, histName string) *hub {
@@ -147,6 +152,20 @@ func (h *hub) close() {
 	for c := range h.clients {
 		c.drop(reasonClosing)
 		delete(h.clients, c)
+	}
+}
+
+// dropStuck drops the clients whose current write began before cutoff.
+func (h *hub) dropStuck(cutoff time.Time) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	c0 := cutoff.UnixNano()
+	for c := range h.clients {
+		if w := c.writing.Load(); w != 0 && w < c0 {
+			c.drop(reasonStuck)
+			delete(h.clients, c)
+			h.slow++
+		}
 	}
 }
 

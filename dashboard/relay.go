@@ -41,7 +41,8 @@ type Stats struct {
 	Clients int
 	// Relayed counts messages received from the broker and sent on.
 	Relayed uint64
-	// SlowDropped counts clients disconnected because their buffer filled.
+	// SlowDropped counts clients disconnected as too slow: their buffer
+	// filled, or one write took longer than the write timeout.
 	SlowDropped uint64
 	// BrokerUp is false while the last check of the broker failed (and
 	// before the first one ended).
@@ -86,9 +87,10 @@ func (r *Relay) Start() error {
 		return errors.New("eventpub/dashboard: relay already started")
 	}
 	r.started = true
-	r.wg.Add(2)
+	r.wg.Add(3)
 	go r.subscribeLoop()
 	go r.linkLoop()
+	go r.watchLoop()
 	return nil
 }
 
@@ -214,6 +216,22 @@ func (r *Relay) linkLoop() {
 		case <-ctx.Done():
 			return
 		case <-tick.C:
+		}
+	}
+}
+
+// watchLoop drops the clients whose write has taken longer than the
+// write timeout.
+func (r *Relay) watchLoop() {
+	defer r.wg.Done()
+	tick := time.NewTicker(max(r.cfg.writeTimeout/4, time.Millisecond))
+	defer tick.Stop()
+	for {
+		select {
+		case <-r.base.Done():
+			return
+		case now := <-tick.C:
+			r.hub.dropStuck(now.Add(-r.cfg.writeTimeout))
 		}
 	}
 }

@@ -3,6 +3,7 @@ package dashboard
 import (
 	"context"
 	"net/http"
+	"time"
 
 	"github.com/coder/websocket"
 )
@@ -11,6 +12,7 @@ import (
 const (
 	reasonSlow    = "too slow: its buffer is full"
 	reasonClosing = "the relay is closing"
+	reasonStuck   = "a write took longer than the write timeout"
 )
 
 // serveWS streams frames to one WebSocket client and answers its pings.
@@ -57,12 +59,11 @@ func (r *Relay) serveWS(w http.ResponseWriter, req *http.Request) {
 		select {
 		case <-c.ctx.Done():
 		case f := <-c.out:
-			wctx, cancel := context.WithTimeout(c.ctx, r.cfg.writeTimeout)
-			err := conn.Write(wctx, websocket.MessageText, f)
-			cancel()
-			if err != nil && c.ctx.Err() == nil && wctx.Err() != nil {
-				c.drop("a write took longer than the write timeout")
-			}
+			// The watchdog (Relay.watchLoop) cancels c.ctx, ending the
+			// write, when it takes longer than the write timeout.
+			c.writing.Store(time.Now().UnixNano())
+			err := conn.Write(c.ctx, websocket.MessageText, f)
+			c.writing.Store(0)
 			if err != nil {
 				c.cancel()
 			}
