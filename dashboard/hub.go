@@ -18,6 +18,9 @@ type client struct {
 	// writing is when the write in progress began (UnixNano), 0 between
 	// writes; the hub's watchdog drops a client whose write takes too long.
 	writing atomic.Int64
+	// kill, when set before the client joins, cuts its connection at once;
+	// drop calls it for a client too slow to be closed politely.
+	kill func()
 }
 
 func newClient(parent context.Context, buffer int) *client {
@@ -40,11 +43,15 @@ func (c *client) send(frame []byte) bool {
 // drop ends the client's connection, giving the reason once.
 func (c *client) drop(reason string) {
 	c.mu.Lock()
-	if c.reason == "" {
+	first := c.reason == ""
+	if first {
 		c.reason = reason
 	}
 	c.mu.Unlock()
 	c.cancel()
+	if first && reason != reasonClosing && c.kill != nil {
+		c.kill()
+	}
 }
 
 // dropReason says why the client was dropped, "" when it was not.

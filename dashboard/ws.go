@@ -23,7 +23,8 @@ func (r *Relay) serveWS(w http.ResponseWriter, req *http.Request) {
 	}
 	defer r.wg.Done()
 	// The Origin was checked by guard, against --allow-origin too.
-	conn, err := websocket.Accept(w, req, &websocket.AcceptOptions{
+	cw := &corkWriter{ResponseWriter: w, timeout: r.cfg.writeTimeout}
+	conn, err := websocket.Accept(cw, req, &websocket.AcceptOptions{
 		InsecureSkipVerify: true,
 		CompressionMode:    websocket.CompressionDisabled,
 	})
@@ -33,6 +34,11 @@ func (r *Relay) serveWS(w http.ResponseWriter, req *http.Request) {
 	conn.SetReadLimit(4096)
 	c := newClient(r.base, r.cfg.clientBuffer)
 	defer c.cancel()
+	if cw.conn != nil {
+		// A write blocked on a client that reads nothing ends only when
+		// its connection is cut.
+		c.kill = func() { _ = cw.conn.Conn.Close() }
+	}
 	if !r.hub.join(c) {
 		_ = conn.Close(websocket.StatusGoingAway, reasonClosing)
 		return
@@ -59,15 +65,13 @@ func (r *Relay) serveWS(w http.ResponseWriter, req *http.Request) {
 		select {
 		case <-c.ctx.Done():
 		case f := <-c.out:
-			// The watchdog (Relay.watchLoop) cancels c.ctx, ending the
-			// write, when it takes longer than the write timeout.
-			c.writing.Store(time.Now().UnixNano())
-			err := conn.Write(c.ctx, websocket.MessageText, f)
-			c.writing.Store(0)
-			if err != nil {
+			if err := r.writeFrames(conn, cw.conn, c, f); err != nil {
 				c.cancel()
 			}
 		}
+	}
+	if cw.conn != nil {
+		_ = cw.conn.uncork()
 	}
 	switch reason := c.dropReason(); reason {
 	case reasonClosing:
@@ -80,4 +84,32 @@ func (r *Relay) serveWS(w http.ResponseWriter, req *http.Request) {
 	}
 	_ = conn.CloseNow()
 	<-done
+}
+
+// writeFrames writes f and the frames queued behind it, gathered into one
+// write to the network when there are several.
+func (r *Relay) writeFrames(conn *websocket.Conn, cc *corkConn, c *client, f []byte) error {
+	n := len(c.out)
+	if n > 0 && cc != nil {
+		cc.cork()
+	}
+	// The watchdog (Relay.watchLoop) drops the client, cutting its
+	// connection and so ending the write, when it takes longer than the
+	// write timeout; a write without a context deadline costs less.
+	c.writing.Store(time.Now().UnixNano())
+	defer c.writing.Store(0)
+	for {
+		if err := conn.Write(context.Background(), websocket.MessageText, f); err != nil {
+			return err
+		}
+		if n == 0 {
+			break
+		}
+		n--
+		f = <-c.out
+	}
+	if cc != nil {
+		return cc.uncork()
+	}
+	return nil
 }
