@@ -92,6 +92,11 @@
     $("activity-target").textContent = target || "";
     $("activity-detail").textContent = detail || "";
     $("activity-since").textContent = ts ? "since " + clock(ts) : "";
+    const order = ["starting", "analyzing", "generating", "idle"], at = order.indexOf(state);
+    for (const li of $("steps").children) {
+      const i = order.indexOf(li.dataset.step);
+      li.className = i < at || (state === "idle" && i === at) ? "done" : i === at ? "active" : "";
+    }
   }
   let nextCycle = null;
   function tickNext() {
