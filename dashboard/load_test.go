@@ -234,8 +234,10 @@ func envInt(name string, def int) int {
 // BenchmarkFanOut500 runs 500 WebSocket clients on loopback while
 // messages are published at 2000 a second for 10 s (EVENTPUB_LOAD_CLIENTS,
 // EVENTPUB_LOAD_RATE and EVENTPUB_LOAD_SECONDS change them), checks that
-// every client got every message in order, and reports the delivery rate
-// and the process's RSS before and after. Run it alone:
+// every client got every message in order, and reports the delivery rate,
+// how long delivery went on after the last publish, and the process's RSS
+// (clients included) before publishing, halfway and at the end. Run it
+// alone:
 //
 //	go test -run '^$' -bench FanOut500 -benchtime 1x ./dashboard/
 func BenchmarkFanOut500(b *testing.B) {
@@ -272,8 +274,11 @@ func BenchmarkFanOut500(b *testing.B) {
 		b.StartTimer()
 		start := time.Now()
 		tick := time.NewTicker(time.Second / 100)
-		sent := 0
+		sent, mid := 0, int64(0)
 		for sent < total {
+			if mid == 0 && sent >= total/2 {
+				mid = rssKB()
+			}
 			<-tick.C
 			due := min(total, int(time.Since(start).Seconds()*float64(rate))+1)
 			for ; sent < due; sent++ {
@@ -302,6 +307,7 @@ func BenchmarkFanOut500(b *testing.B) {
 		b.ReportMetric(float64(total)*float64(clients)/elapsed.Seconds(), "frames-delivered/s")
 		b.ReportMetric(elapsed.Seconds()-pubDone.Seconds(), "drain-s")
 		b.ReportMetric(float64(before)/1024, "rss-before-MB")
+		b.ReportMetric(float64(mid)/1024, "rss-mid-MB")
 		b.ReportMetric(float64(after)/1024, "rss-after-MB")
 		b.ReportMetric(float64(st.SlowDropped), "slow-dropped")
 		_ = pub.Close()
