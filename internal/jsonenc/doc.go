@@ -56,6 +56,11 @@
 // time.Duration is "1.5s" and a net.IP is "127.0.0.1". A method that
 // panics is reported inside the string the way fmt reports it.
 //
+// # Re-writing a document
+//
+// [Reencode] writes a JSON document again as orjson.dumps(orjson.loads(doc))
+// would, member order kept, and refuses what orjson.loads refuses.
+//
 // # Structs
 //
 // Exported fields are written in declaration order. The `json` tag is
