@@ -3,6 +3,7 @@ package kafka
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"time"
 
@@ -264,24 +265,26 @@ func (t *Transport) ensureTopic(ctx context.Context, topic, channel string) erro
 	}
 }
 
+// checkTopic looks the topic up (any broker answers) and creates it when
+// it is missing, unless RequireTopics: looking first spares the
+// controller a request and works for users without CreateTopics rights.
 func (t *Transport) checkTopic(ctx context.Context, topic, channel string) error {
-	if t.cfg.RequireTopics {
-		details, err := t.adm.ListTopics(ctx, topic)
-		if err != nil {
-			return t.classify(ctx, err)
-		}
-		d, ok := details[topic]
-		switch {
-		case !ok || errors.Is(d.Err, kerr.UnknownTopicOrPartition):
-			return transport.Invalid(transport.ErrInvalidChannel,
-				"topic %q for channel %s does not exist, and the driver is set to require topics (RequireTopics, URL create=false)",
-				topic, transport.QuoteChannel(channel))
-		case d.Err != nil:
-			return t.classify(ctx, d.Err)
-		}
-		return nil
+	details, err := t.adm.ListTopics(ctx, topic)
+	if err != nil {
+		return t.classify(ctx, err)
 	}
-	_, err := t.adm.CreateTopic(ctx, t.cfg.Partitions, t.cfg.ReplicationFactor, nil, topic)
+	d, ok := details[topic]
+	switch {
+	case ok && d.Err == nil:
+		return nil
+	case ok && !errors.Is(d.Err, kerr.UnknownTopicOrPartition):
+		return t.classify(ctx, d.Err)
+	case t.cfg.RequireTopics:
+		return transport.Invalid(transport.ErrInvalidChannel,
+			"topic %q for channel %s does not exist, and the driver is set to require topics (RequireTopics, URL create=false)",
+			topic, transport.QuoteChannel(channel))
+	}
+	_, err = t.adm.CreateTopic(ctx, t.cfg.Partitions, t.cfg.ReplicationFactor, nil, topic)
 	if err == nil || errors.Is(err, kerr.TopicAlreadyExists) {
 		return nil
 	}
@@ -289,7 +292,7 @@ func (t *Transport) checkTopic(ctx context.Context, topic, channel string) error
 		return transport.Invalid(transport.ErrInvalidChannel, "the broker refuses topic %q for channel %s: %v", topic, transport.QuoteChannel(channel), err)
 	}
 	if errors.Is(err, kerr.InvalidReplicationFactor) || errors.Is(err, kerr.InvalidPartitions) || errors.Is(err, kerr.PolicyViolation) {
-		return t.cfg.scrub(errors.Join(errors.New("eventpub/kafka: creating topic "+topic+" (set Partitions/ReplicationFactor or URL partitions=/replication=)"), err))
+		return fmt.Errorf("eventpub/kafka: creating topic %q (set Partitions and ReplicationFactor, URL partitions= and replication=): %w", topic, t.cfg.scrub(err))
 	}
 	return t.classify(ctx, err)
 }
