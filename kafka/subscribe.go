@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"time"
 
 	"github.com/eventpub/eventpub/transport"
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -63,10 +65,7 @@ func (t *Transport) Subscribe(ctx context.Context, channels ...string) (transpor
 	default:
 		// Fix the end offsets now, so a message published once Subscribe
 		// has returned is delivered.
-		ends, err := t.adm.ListEndOffsets(ctx, topics...)
-		if err == nil {
-			err = ends.Error()
-		}
+		ends, err := t.endOffsets(ctx, topics)
 		if err != nil {
 			t.suspect()
 			return nil, t.classify(ctx, err)
@@ -95,6 +94,26 @@ func (t *Transport) Subscribe(ctx context.Context, channels ...string) (transpor
 	s.wg.Add(1)
 	go s.run()
 	return s, nil
+}
+
+// endOffsets lists the topics' end offsets. A topic created a moment ago
+// can be unknown to the broker asked, or to franz-go's metadata cache, for
+// a moment: that is retried until ctx ends.
+func (t *Transport) endOffsets(ctx context.Context, topics []string) (kadm.ListedOffsets, error) {
+	for {
+		ends, err := t.adm.ListEndOffsets(ctx, topics...)
+		if err == nil {
+			err = ends.Error()
+		}
+		if err == nil || !errors.Is(err, kerr.UnknownTopicOrPartition) {
+			return ends, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, err
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
 }
 
 // subscription is one consumer client feeding Next.
