@@ -13,7 +13,7 @@
 //	eventpub <command> --help
 //
 // URLs name a broker: redis://host:6379/0, rediss://…, unix:///path,
-// nats://host:4222, tls://…, memory://name. Channels default to the three
+// nats://host:4222, tls://…, kafka://host:9092,host2:9092, memory://name. Channels default to the three
 // CodeWorm channels (codeworm:logs, codeworm:events, codeworm:stats; the
 // prefix is --namespace). Flags may come before or after the arguments; "--"
 // ends the flags. Errors are one line on stderr with a non-zero exit code:
@@ -34,6 +34,7 @@ import (
 	"syscall"
 	"time"
 
+	_ "github.com/eventpub/eventpub/kafka"
 	_ "github.com/eventpub/eventpub/memory"
 	_ "github.com/eventpub/eventpub/nats"
 	_ "github.com/eventpub/eventpub/redis"
@@ -129,7 +130,7 @@ func usage(w io.Writer) {
 	for _, n := range names {
 		fmt.Fprintf(w, "  %-8s %s\n", n, commands[n].summary)
 	}
-	fmt.Fprintln(w, "\nURLs: redis://host:6379/0, rediss://…, unix:///path, nats://host:4222, tls://…, memory://name")
+	fmt.Fprintln(w, "\nURLs: redis://host:6379/0, rediss://…, unix:///path, nats://host:4222, tls://…, kafka://host:9092,host2:9092, memory://name")
 	fmt.Fprintln(w, "\nRun 'eventpub <command> --help' for a command's flags.")
 }
 
