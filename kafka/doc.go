@@ -57,12 +57,13 @@
 // once with transport.ErrUnavailable; the check repeats with a backoff
 // capped at 1 s until a broker answers. When the cluster is found down,
 // franz-go fails the records it holds that have not gone out. A record
-// already sent cannot be failed without breaking idempotency: Publish
-// reports ErrUnavailable 100 ms later, and the record may still be
-// delivered once the link is back (a caller that retries can then see it
-// twice); PublishBatch waits for its verdict until its context ends, so
-// the async Publisher, which sends through PublishBatch, neither loses nor
-// repeats a message across an outage. A Publish whose context has no
+// already sent cannot be failed without breaking idempotency: Publish waits
+// up to 1 s more for its verdict (enough for a broker restart), then
+// reports ErrUnavailable, and the record may still be delivered once the
+// link is back, so a caller that retries can see it twice. PublishBatch
+// waits for every verdict until its context ends, so the async Publisher,
+// which sends batches of two or more through PublishBatch, neither loses
+// nor repeats them across an outage. A Publish whose context has no
 // deadline is bounded by PublishTimeout (10 s).
 //
 // # Errors

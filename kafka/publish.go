@@ -17,8 +17,10 @@ import (
 // length, attributes, timestamp and offset deltas, key, value and header
 // count lengths (varints at their widest).
 // downGrace is how long a Publish waits for its record's fate once the
-// cluster is found down.
-const downGrace = 100 * time.Millisecond
+// cluster is found down: a record franz-go had not sent fails at once; one
+// already sent is resolved only when a broker answers again, which after a
+// short outage (a broker restart) comes within this.
+const downGrace = time.Second
 
 const (
 	batchOverhead  = 61
@@ -87,10 +89,9 @@ func (t *Transport) Publish(ctx context.Context, msg transport.Message) error {
 		t.suspect()
 		return ctx.Err()
 	case <-down:
-		// franz-go fails at once the records it can (not yet sent); give
-		// the promise a moment so that such a message is reported exactly.
-		// A record already sent waits for an answer that cannot come now:
-		// report the outage (it may still be delivered, once).
+		// franz-go fails at once the records it can (not yet sent). A
+		// record already sent waits for an answer: give it downGrace,
+		// then report the outage (it may still be delivered, once).
 		timer := time.NewTimer(downGrace)
 		defer timer.Stop()
 		select {

@@ -107,7 +107,7 @@ func (c *Config) clientOptions() []kgo.Opt {
 		kgo.ClientID(c.ClientID),
 		kgo.Dialer(c.dialer()),
 		kgo.RetryBackoffFn(func(tries int) time.Duration {
-			return min(50*time.Millisecond<<min(tries, 6), 2*time.Second)
+			return min(50*time.Millisecond<<min(tries, 5), time.Second)
 		}),
 		kgo.MetadataMinAge(250 * time.Millisecond),
 	}
