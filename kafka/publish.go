@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/eventpub/eventpub/transport"
@@ -28,32 +29,66 @@ const (
 	headerOverhead = 10 // key and value length varints
 )
 
-// record builds the record for msg on topic, or says why it cannot be
-// sent. The payload and headers are copied: franz-go may still hold the
-// record after Publish returns (a context that ended first).
-func (t *Transport) record(msg transport.Message) (*kgo.Record, error) {
-	topic, err := TopicFor(t.cfg.Mapping, msg.Channel)
-	if err != nil {
-		return nil, err
+// builder makes records, sharing between consecutive messages of a batch
+// what they share: the channel's topic and key, and one allocation for the
+// payload copies.
+type builder struct {
+	t              *Transport
+	channel, topic string
+	key            []byte
+	arena          []byte // payload copies: franz-go may hold a record after Publish returns
+}
+
+// build fills r for msg, or says why msg cannot be sent. topicChanged
+// reports a topic other than the previous message's.
+func (b *builder) build(msg transport.Message, r *kgo.Record) (topicChanged bool, err error) {
+	if b.topic == "" || msg.Channel != b.channel {
+		m, err := b.t.topics.mapped(b.t.cfg.Mapping, msg.Channel)
+		if err != nil {
+			return false, err
+		}
+		topicChanged = m.topic != b.topic
+		b.channel, b.topic, b.key = msg.Channel, m.topic, m.key
 	}
 	size := batchOverhead + recordOverhead + len(msg.Channel) + len(msg.Payload)
 	for k, v := range msg.Header {
 		size += headerOverhead + len(k) + len(v)
 	}
-	if limit := int(t.cfg.MaxRecordBatchBytes); len(msg.Payload) > t.maxPayload() || size > limit {
-		return nil, transport.Invalid(transport.ErrPayloadTooLarge,
+	if limit := int(b.t.cfg.MaxRecordBatchBytes); len(msg.Payload) > b.t.maxPayload() || size > limit {
+		return false, transport.Invalid(transport.ErrPayloadTooLarge,
 			"message of %d bytes (payload %d) on channel %s is over the %d-byte record batch limit (MaxPayload %d without headers)",
-			size, len(msg.Payload), transport.QuoteChannel(msg.Channel), limit, t.maxPayload())
+			size, len(msg.Payload), transport.QuoteChannel(msg.Channel), limit, b.t.maxPayload())
 	}
-	r := &kgo.Record{Topic: topic, Key: []byte(msg.Channel), Value: append(make([]byte, 0, len(msg.Payload)), msg.Payload...)}
+	if cap(b.arena)-len(b.arena) < len(msg.Payload) {
+		b.arena = make([]byte, 0, len(msg.Payload))
+	}
+	at := len(b.arena)
+	b.arena = append(b.arena, msg.Payload...)
+	*r = kgo.Record{Topic: b.topic, Key: b.key, Value: b.arena[at:len(b.arena):len(b.arena)]}
 	if len(msg.Header) > 0 {
 		r.Headers = make([]kgo.RecordHeader, 0, len(msg.Header))
 		for k, v := range msg.Header {
 			r.Headers = append(r.Headers, kgo.RecordHeader{Key: k, Value: []byte(v)})
 		}
 	}
-	return r, nil
+	return topicChanged, nil
 }
+
+// call is one Publish's record and what it waits on, reused once its
+// promise has come (a Publish that returns before keeps its call out of
+// the pool: franz-go still holds the record).
+type call struct {
+	r       kgo.Record
+	done    chan error
+	promise func(*kgo.Record, error)
+	timer   *time.Timer // PublishTimeout, for contexts without a deadline
+}
+
+var calls = sync.Pool{New: func() any {
+	c := &call{done: make(chan error, 1)}
+	c.promise = func(_ *kgo.Record, err error) { c.done <- err }
+	return c
+}}
 
 // Publish sends msg and returns once every in-sync replica has it (acks=all,
 // idempotent producer), or with ErrUnavailable at once while no broker
@@ -66,40 +101,66 @@ func (t *Transport) Publish(ctx context.Context, msg transport.Message) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	r, err := t.record(msg)
-	if err != nil {
+	c := calls.Get().(*call)
+	bld := builder{t: t}
+	if _, err := bld.build(msg, &c.r); err != nil {
+		calls.Put(c)
 		return err
 	}
 	if !t.isUp() {
+		calls.Put(c)
 		t.suspect()
 		return t.downErr()
 	}
-	ctx, cancel := t.bound(ctx)
-	defer cancel()
-	if err := t.ensureTopic(ctx, r.Topic, msg.Channel); err != nil {
-		return err
+	if _, known := t.topics.known.Load(c.r.Topic); !known {
+		bctx, cancel := t.bound(ctx)
+		err := t.ensureTopic(bctx, c.r.Topic, msg.Channel)
+		cancel()
+		if err != nil {
+			calls.Put(c)
+			return err
+		}
 	}
-	pctx, down := t.current()
-	done := make(chan error, 1)
-	t.cl.TryProduce(pctx, r, func(_ *kgo.Record, err error) { done <- err })
+	var timeout <-chan time.Time
+	if _, ok := ctx.Deadline(); !ok {
+		if c.timer == nil {
+			c.timer = time.NewTimer(t.cfg.PublishTimeout)
+		} else {
+			c.timer.Reset(t.cfg.PublishTimeout)
+		}
+		timeout = c.timer.C
+	}
+	ls := t.state.Load()
+	t.cl.TryProduce(ls.ctx, &c.r, c.promise)
 	select {
-	case err := <-done:
+	case err := <-c.done:
+		if c.timer != nil {
+			c.timer.Stop()
+		}
+		calls.Put(c)
 		return t.produced(ctx, err)
 	case <-ctx.Done():
 		t.suspect()
 		return ctx.Err()
-	case <-down:
+	case <-timeout:
+		t.suspect()
+		return transport.Unavailable(fmt.Errorf("eventpub/kafka: no acknowledgement within PublishTimeout (%v): %w", t.cfg.PublishTimeout, context.DeadlineExceeded))
+	case <-ls.down:
+		if c.timer != nil {
+			c.timer.Stop()
+		}
 		// franz-go fails at once the records it can (not yet sent). A
 		// record already sent waits for an answer: give it downGrace,
 		// then report the outage (it may still be delivered, once).
-		timer := time.NewTimer(downGrace)
-		defer timer.Stop()
+		grace := time.NewTimer(downGrace)
+		defer grace.Stop()
 		select {
-		case err := <-done:
+		case err := <-c.done:
+			calls.Put(c)
 			return t.produced(ctx, err)
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-timer.C:
+		case <-grace.C:
 			return transport.Unavailable(errDown)
 		}
 	}
@@ -140,26 +201,33 @@ func (t *Transport) PublishBatch(ctx context.Context, msgs []transport.Message) 
 	ctx, cancel := t.bound(ctx)
 	defer cancel()
 	b := &batch{out: make([]error, len(msgs)), sent: make([]bool, len(msgs)), done: make(chan struct{})}
-	recs := make([]*kgo.Record, len(msgs))
+	recs := make([]kgo.Record, len(msgs))
+	total := 0
+	for _, m := range msgs {
+		total += len(m.Payload)
+	}
+	bld := builder{t: t, arena: make([]byte, 0, total)}
+	pctx := t.state.Load().ctx
+	// Each record goes to franz-go as soon as it is built, so the first
+	// request can leave while the rest are still being built.
 	for i, m := range msgs {
-		recs[i], b.out[i] = t.record(m)
-		if b.out[i] == nil {
-			b.out[i] = t.ensureTopic(ctx, recs[i].Topic, m.Channel)
+		changed, err := bld.build(m, &recs[i])
+		if err == nil && changed {
+			if err = t.ensureTopic(ctx, recs[i].Topic, m.Channel); err != nil {
+				bld.topic = "" // check again for the next message
+			}
 		}
-		if b.out[i] == nil {
-			b.left++
-		}
-	}
-	if b.left == 0 {
-		close(b.done)
-	}
-	pctx, _ := t.current()
-	for i, r := range recs {
-		if b.out[i] != nil {
+		if err != nil {
+			b.out[i] = err
 			continue
 		}
-		b.sent[i] = true
-		t.cl.TryProduce(pctx, r, func(_ *kgo.Record, err error) { b.result(i, err) })
+		b.sent[i] = true // before TryProduce, which orders it before the promise
+		b.left.Add(1)
+		t.cl.TryProduce(pctx, &recs[i], func(_ *kgo.Record, err error) { b.result(i, err) })
+	}
+	b.all.Store(true)
+	if b.left.Load() == 0 {
+		b.finish()
 	}
 	var waitErr error
 	select {
@@ -175,21 +243,24 @@ func (t *Transport) PublishBatch(ctx context.Context, msgs []transport.Message) 
 // batch follows the promises of one PublishBatch.
 type batch struct {
 	mu   sync.Mutex
-	out  []error // each message's fate (nil: sent, once its promise came)
-	sent []bool  // produced: out waits for the promise
-	left int     // promises still to come
-	done chan struct{}
+	out  []error      // each message's fate (nil: sent, once its promise came)
+	sent []bool       // produced: out waits for the promise
+	left atomic.Int64 // promises still to come
+	all  atomic.Bool  // every record has been handed to franz-go
+	once sync.Once
+	done chan struct{} // closed once all and no promise is left
 }
 
 func (b *batch) result(i int, err error) {
 	b.mu.Lock()
-	defer b.mu.Unlock()
 	b.out[i], b.sent[i] = err, false
-	b.left--
-	if b.left == 0 {
-		close(b.done)
+	b.mu.Unlock()
+	if b.left.Add(-1) == 0 && b.all.Load() {
+		b.finish()
 	}
 }
+
+func (b *batch) finish() { b.once.Do(func() { close(b.done) }) }
 
 // batchErr builds the BatchError for b (held locked); nil when every
 // message went through. waitErr, when the wait ended early, is the fate of
@@ -225,10 +296,41 @@ func (t *Transport) batchErr(ctx context.Context, b *batch, waitErr error) error
 	return &transport.BatchError{Sent: sent, Results: out, Err: first}
 }
 
-// topicCache remembers the topics known to exist.
+// topicCache remembers channel mappings and the topics known to exist.
 type topicCache struct {
 	mu sync.Mutex
-	m  map[string]*topicEntry
+	m  map[string]*topicEntry // topics being checked
+
+	known    sync.Map // topic → struct{}: exists
+	channels sync.Map // channel → mapping
+	size     atomic.Int32
+}
+
+// mapping is a channel's topic and record key.
+type mapping struct {
+	topic string
+	key   []byte // shared by every record of the channel; never changed
+}
+
+// maxCachedChannels bounds the channel mappings kept.
+const maxCachedChannels = 4096
+
+// mapped returns channel's topic and key, from the cache when it can.
+func (c *topicCache) mapped(m Mapping, channel string) (mapping, error) {
+	if v, ok := c.channels.Load(channel); ok {
+		return v.(mapping), nil
+	}
+	topic, err := TopicFor(m, channel)
+	if err != nil {
+		return mapping{}, err
+	}
+	mp := mapping{topic: topic, key: []byte(channel)}
+	if c.size.Load() < maxCachedChannels {
+		if _, loaded := c.channels.LoadOrStore(channel, mp); !loaded {
+			c.size.Add(1)
+		}
+	}
+	return mp, nil
 }
 
 type topicEntry struct {
@@ -239,6 +341,9 @@ type topicEntry struct {
 // ensureTopic makes sure topic exists: it creates it, or with RequireTopics
 // checks it, once per transport; a failure is not remembered.
 func (t *Transport) ensureTopic(ctx context.Context, topic, channel string) error {
+	if _, ok := t.topics.known.Load(topic); ok {
+		return nil
+	}
 	t.topics.mu.Lock()
 	e := t.topics.m[topic]
 	if e == nil {
@@ -246,6 +351,9 @@ func (t *Transport) ensureTopic(ctx context.Context, topic, channel string) erro
 		t.topics.m[topic] = e
 		t.topics.mu.Unlock()
 		e.err = t.checkTopic(ctx, topic, channel)
+		if e.err == nil {
+			t.topics.known.Store(topic, struct{}{})
+		}
 		if e.err != nil {
 			t.topics.mu.Lock()
 			delete(t.topics.m, topic)

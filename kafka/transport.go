@@ -28,14 +28,12 @@ type Transport struct {
 	life       context.Context // ends on Close
 	lifeCancel context.CancelFunc
 
-	// state: whether some broker answers, as the last check found.
+	// state is whether some broker answers, as the last check found; it
+	// is replaced (under stateMu) on every change and read without a lock.
 	stateMu sync.Mutex
-	up      bool
-	downCh  chan struct{}      // closed when the cluster is found down
-	prodCtx context.Context    // records are produced with it; cancelled when down
-	cancel  context.CancelFunc // cancels prodCtx
-	probing atomic.Bool        // a background check is running
-	wg      sync.WaitGroup     // the background check
+	state   atomic.Pointer[linkState]
+	probing atomic.Bool    // a background check is running
+	wg      sync.WaitGroup // the background check
 
 	topics topicCache
 
@@ -63,8 +61,7 @@ func Connect(ctx context.Context, cfg Config) (*Transport, error) {
 	t := &Transport{cfg: cfg, subs: map[*subscription]struct{}{}}
 	t.life, t.lifeCancel = context.WithCancel(context.Background())
 	t.topics.m = map[string]*topicEntry{}
-	t.downCh = make(chan struct{})
-	t.prodCtx, t.cancel = context.WithCancel(context.Background())
+	t.state.Store(newLinkState(false))
 	opts := append(cfg.clientOptions(),
 		kgo.WithHooks(hooks{t}),
 		kgo.RequiredAcks(kgo.AllISRAcks()),
@@ -172,40 +169,45 @@ func (h hooks) OnBrokerConnect(_ kgo.BrokerMetadata, _ time.Duration, _ net.Conn
 
 func (h hooks) OnBrokerDisconnect(kgo.BrokerMetadata, net.Conn) { h.t.suspect() }
 
-// isUp reports whether the last check found a broker answering.
-func (t *Transport) isUp() bool {
-	t.stateMu.Lock()
-	defer t.stateMu.Unlock()
-	return t.up
+// linkState is one state of the link to the cluster.
+type linkState struct {
+	up bool
+	// ctx is what records are produced with while up; it is cancelled
+	// when the cluster is found down, which makes franz-go fail the
+	// records it has not sent.
+	ctx    context.Context
+	cancel context.CancelFunc
+	down   chan struct{} // closed when the cluster is found down
 }
 
-// current returns the context records are produced with now and the
-// channel closed when the cluster is found down.
-func (t *Transport) current() (context.Context, chan struct{}) {
-	t.stateMu.Lock()
-	defer t.stateMu.Unlock()
-	return t.prodCtx, t.downCh
+func newLinkState(up bool) *linkState {
+	ls := &linkState{up: up, down: make(chan struct{})}
+	ls.ctx, ls.cancel = context.WithCancel(context.Background())
+	if !up {
+		close(ls.down)
+		ls.cancel()
+	}
+	return ls
 }
+
+// isUp reports whether the last check found a broker answering.
+func (t *Transport) isUp() bool { return t.state.Load().up }
 
 func (t *Transport) setUp() {
 	t.stateMu.Lock()
 	defer t.stateMu.Unlock()
-	if !t.up {
-		t.up = true
-		t.downCh = make(chan struct{})
-		t.prodCtx, t.cancel = context.WithCancel(context.Background())
+	if !t.state.Load().up && !t.closed.Load() {
+		t.state.Store(newLinkState(true))
 	}
 }
 
 func (t *Transport) setDown() {
 	t.stateMu.Lock()
 	defer t.stateMu.Unlock()
-	if t.up {
-		t.up = false
-		close(t.downCh)
-		// franz-go fails the records it holds whose request has not gone
-		// out; a record already sent waits for its answer.
-		t.cancel()
+	if old := t.state.Load(); old.up {
+		t.state.Store(newLinkState(false))
+		close(old.down)
+		old.cancel()
 	}
 }
 
@@ -305,7 +307,7 @@ func (t *Transport) Ping(ctx context.Context) error {
 // bound gives ctx the PublishTimeout when it has no deadline.
 func (t *Transport) bound(ctx context.Context) (context.Context, context.CancelFunc) {
 	if _, ok := ctx.Deadline(); ok {
-		return context.WithCancel(ctx)
+		return ctx, func() {}
 	}
 	return context.WithTimeout(ctx, t.cfg.PublishTimeout)
 }
@@ -331,9 +333,7 @@ func (t *Transport) Close() error {
 	}
 	t.wg.Wait()
 	t.cl.Close()
-	t.stateMu.Lock()
-	t.cancel()
-	t.stateMu.Unlock()
+	t.setDown()
 	return nil
 }
 
