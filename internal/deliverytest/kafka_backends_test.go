@@ -21,8 +21,15 @@ func kafkaBackends(t testing.TB) []backend {
 	k := kafkatest.Start(t, kafkatest.Options{Restartable: true})
 	out := []backend{kafkaBackend("kafka-kfake", k.Addrs()[0], k.Stop, k.Start)}
 	if u := os.Getenv("EVENTPUB_KAFKA_URL"); u != "" {
-		host := strings.Split(hostOf(t, u), ",")[0]
-		out = append(out, kafkaBackend("kafka", host, nil, nil))
+		// kafka://host:port[,host:port…][/?…]: the first broker.
+		hosts := strings.TrimPrefix(u, "kafka://")
+		if i := strings.IndexAny(hosts, "/?"); i >= 0 {
+			hosts = hosts[:i]
+		}
+		if i := strings.LastIndexByte(hosts, '@'); i >= 0 {
+			hosts = hosts[i+1:]
+		}
+		out = append(out, kafkaBackend("kafka", strings.Split(hosts, ",")[0], nil, nil))
 	}
 	return out
 }
