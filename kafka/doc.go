@@ -76,12 +76,15 @@
 // # What was proven where
 //
 // The tests run on kfake (github.com/twmb/franz-go/pkg/kfake), franz-go's
-// in-process Kafka, with three brokers: the conformance suite, restarts,
-// cut, refused and stalled links (a fault proxy in front of each broker),
-// a moved partition leader and a removed broker, SASL. kfake keeps one
-// copy of each log for all its brokers, so replication, ISR shrinking and
-// unclean leader election are not exercised, nor are TLS, ACLs and
-// broker-side limits of a real Kafka. With EVENTPUB_KAFKA_URL set the
-// conformance suite and the delivery tests also run against that server;
-// no run against a real Kafka is recorded yet.
+// in-process Kafka, with three brokers: the conformance suite, restarts
+// from kfake's data directory, cut, refused and stalled links (a fault
+// proxy in front of each broker), a moved partition leader and a removed
+// broker, SASL (refused credentials through a kfake control function, as
+// kfake itself only closes the connection), TLS, consumer groups. kfake
+// keeps one copy of each log for all its brokers, so replication, ISR
+// shrinking, unclean leader election, ACLs and the limits a real broker
+// is configured with are not exercised. With EVENTPUB_KAFKA_URL set the
+// conformance suite and the delivery tests also run against that server
+// (the delivery tests pin every connection to its first broker, so it must
+// be a one-broker cluster); no run against a real Kafka is recorded yet.
 package kafka
