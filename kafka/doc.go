@@ -58,9 +58,10 @@
 // capped at 1 s until a broker answers. When the cluster is found down,
 // franz-go fails the records it holds that have not gone out. A record
 // already sent cannot be failed without breaking idempotency: Publish waits
-// up to 1 s more for its verdict (enough for a broker restart), then
-// reports ErrUnavailable, and the record may still be delivered once the
-// link is back, so a caller that retries can see it twice. PublishBatch
+// up to half the ConnectTimeout (1 s) more for its verdict (enough for a
+// broker restart), then reports ErrUnavailable, and the record may still
+// be delivered once the link is back, so a caller that retries can see it
+// twice. PublishBatch
 // waits for every verdict until its context ends, so the async Publisher,
 // which sends batches of two or more through PublishBatch, neither loses
 // nor repeats them across an outage. A Publish whose context has no

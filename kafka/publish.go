@@ -18,10 +18,11 @@ import (
 // length, attributes, timestamp and offset deltas, key, value and header
 // count lengths (varints at their widest).
 // downGrace is how long a Publish waits for its record's fate once the
-// cluster is found down: a record franz-go had not sent fails at once; one
-// already sent is resolved only when a broker answers again, which after a
-// short outage (a broker restart) comes within this.
-const downGrace = time.Second
+// cluster is found down, half the ConnectTimeout: a record franz-go had not
+// sent fails at once; one already sent is resolved only when a broker
+// answers again, which after a short outage (a broker restart) comes
+// within this.
+func (t *Transport) downGrace() time.Duration { return t.cfg.ConnectTimeout / 2 }
 
 const (
 	batchOverhead  = 61
@@ -152,7 +153,7 @@ func (t *Transport) Publish(ctx context.Context, msg transport.Message) error {
 		// franz-go fails at once the records it can (not yet sent). A
 		// record already sent waits for an answer: give it downGrace,
 		// then report the outage (it may still be delivered, once).
-		grace := time.NewTimer(downGrace)
+		grace := time.NewTimer(t.downGrace())
 		defer grace.Stop()
 		select {
 		case err := <-c.done:
