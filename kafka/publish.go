@@ -40,7 +40,7 @@ type builder struct {
 	arena          []byte // payload copies: franz-go may hold a record after Publish returns
 }
 
-// build fills r for msg, or says why msg cannot be sent. topicChanged
+// build fills r, a zero record, for msg, or says why msg cannot be sent. topicChanged
 // reports a topic other than the previous message's.
 func (b *builder) build(msg transport.Message, r *kgo.Record) (topicChanged bool, err error) {
 	if b.topic == "" || msg.Channel != b.channel {
@@ -65,7 +65,9 @@ func (b *builder) build(msg transport.Message, r *kgo.Record) (topicChanged bool
 	}
 	at := len(b.arena)
 	b.arena = append(b.arena, msg.Payload...)
-	*r = kgo.Record{Topic: b.topic, Key: b.key, Value: b.arena[at:len(b.arena):len(b.arena)]}
+	// r is zero: set only these fields (a whole-struct store would pay
+	// write barriers for each of its pointer fields).
+	r.Topic, r.Key, r.Value = b.topic, b.key, b.arena[at:len(b.arena):len(b.arena)]
 	if len(msg.Header) > 0 {
 		r.Headers = make([]kgo.RecordHeader, 0, len(msg.Header))
 		for k, v := range msg.Header {
@@ -103,6 +105,7 @@ func (t *Transport) Publish(ctx context.Context, msg transport.Message) error {
 		return err
 	}
 	c := calls.Get().(*call)
+	c.r = kgo.Record{} // franz-go filled in offsets and such last time
 	bld := builder{t: t}
 	if _, err := bld.build(msg, &c.r); err != nil {
 		calls.Put(c)

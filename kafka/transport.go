@@ -355,6 +355,9 @@ func (t *Transport) untrack(s *subscription) {
 	}
 }
 
+// GoString is String, so %#v shows no password either.
+func (t *Transport) GoString() string { return t.String() }
+
 // String describes the transport without secrets.
 func (t *Transport) String() string {
 	return "kafka(" + strings.Join(t.cfg.Brokers, ",") + ", mapping=" + t.cfg.Mapping.String() + ")"

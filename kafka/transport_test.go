@@ -62,6 +62,11 @@ func TestAuth(t *testing.T) {
 		t.Fatalf("the error shows the password: %v", err)
 	}
 	t.Logf("refused credentials: %v", err)
+	for _, f := range []string{"%v", "%+v", "%#v", "%s"} {
+		if s := fmt.Sprintf(f, good); strings.Contains(s, "s3cret-pass") || !strings.Contains(s, "kafka(") {
+			t.Errorf("Sprintf(%q, transport) = %s", f, s)
+		}
+	}
 }
 
 func TestRequireTopics(t *testing.T) {
