@@ -183,11 +183,14 @@ func (t *Transport) produced(ctx context.Context, err error) error {
 	return err
 }
 
-// PublishBatch produces every message, then waits for all of them: one
-// round trip per partition batch rather than per message. It fails with a
-// *transport.BatchError whose Results give each message's fate; messages
-// on one channel are produced in order, so a message that failed is
-// followed on its channel only by messages that failed too.
+// PublishBatch hands every message to franz-go's batching producer, then
+// waits for each one's acknowledgement: one round trip per record batch
+// rather than per message. Messages are produced in order. It fails with a
+// *transport.BatchError whose Results give each message's fate: a message
+// refused before sending (invalid channel, too large) fails alone, and the
+// others go. A message sent when the cluster goes down keeps its batch
+// waiting for its verdict until ctx ends, so that it is not reported lost
+// and then delivered (see the package doc).
 func (t *Transport) PublishBatch(ctx context.Context, msgs []transport.Message) error {
 	if len(msgs) == 0 {
 		return nil
