@@ -15,7 +15,7 @@
 //
 // URLs name a broker: redis://host:6379/0, rediss://…, unix:///path,
 // nats://host:4222, tls://…, amqp://user:pass@host:5672/vhost, amqps://…,
-// memory://name. Channels default to the three
+// kafka://host:9092,host2:9092, memory://name. Channels default to the three
 // CodeWorm channels (codeworm:logs, codeworm:events, codeworm:stats; the
 // prefix is --namespace). Flags may come before or after the arguments; "--"
 // ends the flags. Help and the version go to stdout with exit code 0.
@@ -44,6 +44,7 @@ import (
 	"time"
 
 	_ "github.com/eventpub/eventpub/amqp"
+	_ "github.com/eventpub/eventpub/kafka"
 	_ "github.com/eventpub/eventpub/memory"
 	_ "github.com/eventpub/eventpub/nats"
 	_ "github.com/eventpub/eventpub/redis"
@@ -179,7 +180,8 @@ func usage(w io.Writer) {
 	for _, n := range names {
 		fmt.Fprintf(w, "  %-8s %s\n", n, commands[n].summary)
 	}
-	fmt.Fprintln(w, "\nURLs: redis://host:6379/0, rediss://…, unix:///path, nats://host:4222, tls://…, amqp://user:pass@host:5672/vhost, amqps://…, memory://name")
+	fmt.Fprintln(w, "\nURLs: redis://host:6379/0, rediss://…, unix:///path, nats://host:4222, tls://…,")
+	fmt.Fprintln(w, "      amqp://user:pass@host:5672/vhost, amqps://…, kafka://host:9092,host2:9092, memory://name")
 	fmt.Fprintln(w, "\nRun 'eventpub <command> --help' for a command's flags.")
 }
 

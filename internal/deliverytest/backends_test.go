@@ -37,6 +37,7 @@ func backends(t testing.TB) []backend {
 	}
 	out = append(out, natsBackends(t)...)
 	out = append(out, amqpBackends(t)...)
+	out = append(out, kafkaBackends(t)...)
 	return out
 }
 
