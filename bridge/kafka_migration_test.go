@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/eventpub/eventpub/internal/brokertest"
-	"github.com/eventpub/eventpub/kafka"
 	"github.com/eventpub/eventpub/internal/kafkatest"
+	"github.com/eventpub/eventpub/kafka"
 	"github.com/eventpub/eventpub/transport"
 )
 

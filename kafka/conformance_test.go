@@ -5,8 +5,8 @@ import (
 	"testing"
 
 	"github.com/eventpub/eventpub/conformance"
-	"github.com/eventpub/eventpub/kafka"
 	"github.com/eventpub/eventpub/internal/kafkatest"
+	"github.com/eventpub/eventpub/kafka"
 	"github.com/eventpub/eventpub/transport"
 )
 

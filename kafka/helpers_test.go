@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/eventpub/eventpub/kafka"
 	"github.com/eventpub/eventpub/internal/kafkatest"
+	"github.com/eventpub/eventpub/kafka"
 	"github.com/eventpub/eventpub/transport"
 )
 

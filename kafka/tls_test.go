@@ -7,8 +7,8 @@ import (
 	"testing"
 
 	"github.com/eventpub/eventpub/internal/brokertest"
-	"github.com/eventpub/eventpub/kafka"
 	"github.com/eventpub/eventpub/internal/kafkatest"
+	"github.com/eventpub/eventpub/kafka"
 	"github.com/eventpub/eventpub/transport"
 	"github.com/twmb/franz-go/pkg/kfake"
 )

@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/eventpub/eventpub/kafka"
 	"github.com/eventpub/eventpub/internal/kafkatest"
+	"github.com/eventpub/eventpub/kafka"
 	"github.com/eventpub/eventpub/transport"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kfake"
