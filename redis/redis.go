@@ -53,6 +53,8 @@ type Transport struct {
 
 	smu  sync.Mutex
 	subs map[*subscription]struct{}
+
+	streams streamState // ModeStreams and ModeDual: streams.go
 }
 
 var (
@@ -101,13 +103,22 @@ func Open(ctx context.Context, rawURL string, opts ...Option) (*Transport, error
 	for _, o := range opts {
 		o(&cfg)
 	}
-	gopts, sharded, err := parseURL(rawURL)
+	pubURL, fromURL, err := takeStreamParams(rawURL)
 	if err != nil {
 		return nil, err
 	}
-	if sharded {
-		cfg.Sharded = true
-		for _, o := range opts { // an explicit WithSharded(false) wins
+	gopts, sharded, err := parseURL(pubURL)
+	if err != nil {
+		return nil, err
+	}
+	if sharded || fromURL != nil {
+		if sharded {
+			cfg.Sharded = true
+		}
+		if fromURL != nil {
+			fromURL(&cfg)
+		}
+		for _, o := range opts { // options in code win
 			o(&cfg)
 		}
 	}
@@ -189,9 +200,10 @@ func newTransport(client goredis.UniversalClient, cfg Config) (*Transport, error
 		subs:   map[*subscription]struct{}{},
 	}
 	t.ctx, t.cancel = context.WithCancel(context.Background())
+	t.initStreams()
 	_, t.cluster = client.(*goredis.ClusterClient)
 	t.pipe.init(t)
-	if o := standaloneOptions(client); o != nil {
+	if o := standaloneOptions(client); o != nil && t.cfg.Mode == ModePubSub {
 		t.cp = newConnPipe(t, o)
 	}
 	return t, nil
@@ -217,8 +229,12 @@ func (t *Transport) String() string { return t.addr }
 func (t *Transport) Client() goredis.UniversalClient { return t.client }
 
 // Capabilities reports: not persistent, no headers (the payload goes on the
-// wire as is), ordered, and the configured MaxPayload.
+// wire as is), ordered, and the configured MaxPayload. In ModeStreams and
+// ModeDual, Subscribe reads streams: persistent, with headers.
 func (t *Transport) Capabilities() transport.Capabilities {
+	if t.cfg.Mode != ModePubSub {
+		return transport.Capabilities{Persistent: true, Headers: true, Ordered: true, MaxPayload: t.cfg.MaxPayload}
+	}
 	return transport.Capabilities{Persistent: false, Headers: false, Ordered: true, MaxPayload: t.cfg.MaxPayload}
 }
 
@@ -263,14 +279,17 @@ func (t *Transport) Close() error {
 	for _, s := range subs {
 		_ = s.Close()
 	}
+	t.stopStreamReaders()
 	if t.cp != nil {
 		t.cp.close()
 	}
 	t.wg.Wait()
 	if t.owned {
 		if err := t.client.Close(); err != nil && !errors.Is(err, goredis.ErrClosed) {
+			t.streams.readers.Wait()
 			return fmt.Errorf("%s: close: %w", t.addr, t.scrub(err))
 		}
 	}
+	t.streams.readers.Wait() // after closing an owned client, which ends blocked reads at once
 	return nil
 }
