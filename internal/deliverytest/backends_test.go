@@ -35,6 +35,7 @@ func backends(t testing.TB) []backend {
 		out = append(out, redisBackend("redis", hostOf(t, u), nil, nil))
 	}
 	out = append(out, natsBackends(t)...)
+	out = append(out, redisStreamsBackends(t)...)
 	return out
 }
 

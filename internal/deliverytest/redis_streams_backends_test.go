@@ -1,0 +1,37 @@
+package deliverytest
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/eventpub/eventpub/internal/brokertest"
+	"github.com/eventpub/eventpub/redis"
+	"github.com/eventpub/eventpub/transport"
+)
+
+// redisStreamsBackends returns the Redis brokers to test in streams mode:
+// each message is an XADD, and a subscriber reads the stream from where it
+// stopped after a reconnect, so nothing accepted is lost across a cut link.
+func redisStreamsBackends(t testing.TB) []backend {
+	mr := brokertest.StartMiniredis(t)
+	out := []backend{redisStreamsBackend("miniredis-streams", mr.Addr(), mr.Stop, mr.Start)}
+	if u := brokertest.RealRedisURL(); u != "" {
+		out = append(out, redisStreamsBackend("redis-streams", hostOf(t, u), nil, nil))
+	}
+	return out
+}
+
+func redisStreamsBackend(name, addr string, stop, start func()) backend {
+	return backend{
+		name: name, addr: addr, stop: stop, start: start,
+		dial: func(t testing.TB, addr string) transport.Transport {
+			tr, err := redis.Open(context.Background(), "redis://"+addr+"/0?mode=streams", redis.WithDialTimeout(time.Second))
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = tr.Close() })
+			return tr
+		},
+	}
+}
