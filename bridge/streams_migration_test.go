@@ -174,4 +174,3 @@ func eventSeq(t *testing.T, m transport.Message) int {
 	}
 	return *env.Data.Seq
 }
-

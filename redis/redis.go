@@ -95,7 +95,9 @@ func New(client goredis.UniversalClient, opts ...Option) (*Transport, error) {
 //	unix://[user:password@]/path/redis.sock[?db=N]
 //
 // Query options are go-redis's (dial_timeout, read_timeout, pool_size, …)
-// plus sharded=true for [WithSharded]. Options passed in code win over the
+// plus sharded=true for [WithSharded] and, for streams and dual mode,
+// mode=streams|dual, maxlen, prefix, start=all|new|ID, group and consumer
+// (see [StreamsConfig]). Options passed in code win over the
 // URL. Open never contacts Redis, so it succeeds while Redis is down; no
 // error it returns contains the password.
 func Open(ctx context.Context, rawURL string, opts ...Option) (*Transport, error) {
