@@ -24,7 +24,7 @@ import (
 
 // streamState is what the Transport keeps for streams mode.
 type streamState struct {
-	maxLen string // XADD's MAXLEN count; "" for no cap
+	maxLen any // XADD's MAXLEN count (a string, boxed once); nil for no cap
 	// subs and readers are guarded by the Transport's smu: a reader is
 	// added only while the Transport is open.
 	subs    map[*streamSub]struct{}
@@ -36,7 +36,7 @@ func (t *Transport) initStreams() {
 		return
 	}
 	if n := t.cfg.Streams.MaxLen; n > 0 {
-		t.streams.maxLen = strconv.FormatInt(n, 10)
+		t.streams.maxLen = any(strconv.FormatInt(n, 10))
 	}
 	t.streams.subs = map[*streamSub]struct{}{}
 }
@@ -64,12 +64,12 @@ func (t *Transport) checkStream(ctx context.Context, msg *transport.Message) err
 // the command must be done with before Publish returns.
 func (t *Transport) xaddCmd(ctx context.Context, msg *transport.Message) *goredis.StringCmd {
 	n := 6 + 2*len(msg.Header)
-	if t.streams.maxLen != "" {
+	if t.streams.maxLen != nil {
 		n += 3
 	}
 	args := make([]any, 0, n)
 	args = append(args, "xadd", t.streamKey(msg.Channel))
-	if t.streams.maxLen != "" {
+	if t.streams.maxLen != nil {
 		args = append(args, "maxlen", "~", t.streams.maxLen)
 	}
 	args = append(args, "*", FieldPayload, msg.Payload)
