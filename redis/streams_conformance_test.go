@@ -1,11 +1,14 @@
 package redis_test
 
 import (
+	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/eventpub/eventpub/conformance"
 	"github.com/eventpub/eventpub/internal/brokertest"
+	goredis "github.com/redis/go-redis/v9"
 )
 
 // The suite on streams and dual mode, selected by URL as a user would.
@@ -26,21 +29,39 @@ func TestConformanceDualMiniredis(t *testing.T) {
 	conformance.Run(t, streamsHarness("miniredis-dual", m.URL()+"?mode=dual", m.Stop, m.Start))
 }
 
+// TestConformanceStreamsRealRedis runs on the shared server of
+// EVENTPUB_REDIS_URL, without the outage checks. Its streams get a prefix
+// of their own (which the suite exercises too) and are deleted at the end.
 func TestConformanceStreamsRealRedis(t *testing.T) {
 	url := brokertest.RealRedisURL()
 	if url == "" {
 		t.Skip("EVENTPUB_REDIS_URL is not set: no real Redis to test against")
 	}
-	sep := "?"
-	if containsQuery(url) {
-		sep = "&"
-	}
+	prefix := chanName("eventpub-test") + ":"
+	t.Cleanup(func() { deleteKeys(t, url, prefix) })
 	t.Run("streams", func(t *testing.T) {
-		conformance.Run(t, streamsHarness("redis-streams", url+sep+"mode=streams&maxlen=20000", nil, nil))
+		conformance.Run(t, streamsHarness("redis-streams", withQuery(url, "mode=streams&maxlen=20000&prefix="+prefix), nil, nil))
 	})
 	t.Run("dual", func(t *testing.T) {
-		conformance.Run(t, streamsHarness("redis-dual", url+sep+"mode=dual", nil, nil))
+		conformance.Run(t, streamsHarness("redis-dual", withQuery(url, "mode=dual&prefix="+prefix), nil, nil))
 	})
+}
+
+// deleteKeys deletes the keys under prefix on the Redis at url.
+func deleteKeys(t testing.TB, url, prefix string) {
+	o, err := goredis.ParseURL(url)
+	if err != nil {
+		t.Error(err)
+		return
+	}
+	c := goredis.NewClient(o)
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	iter := c.Scan(ctx, 0, prefix+"*", 1000).Iterator()
+	for iter.Next(ctx) {
+		c.Del(ctx, iter.Val())
+	}
 }
 
 // TestConformanceStreamsRedisServer runs streams mode on a redis-server
@@ -48,15 +69,6 @@ func TestConformanceStreamsRealRedis(t *testing.T) {
 func TestConformanceStreamsRedisServer(t *testing.T) {
 	s := brokertest.StartRedisServer(t)
 	conformance.Run(t, streamsHarness("redis-server-streams", s.URL()+"?mode=streams", s.Stop, s.Start))
-}
-
-func containsQuery(url string) bool {
-	for i := range len(url) {
-		if url[i] == '?' {
-			return true
-		}
-	}
-	return false
 }
 
 // streamsHarness is harness with the channel names every driver refuses

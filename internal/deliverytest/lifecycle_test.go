@@ -22,7 +22,7 @@ func TestBrokerRestartDuringAsyncPublishing(t *testing.T) {
 		rs := brokertest.StartRedisServer(t)
 		all = append(all, redisBackend("redis-server", rs.Addr(), rs.Stop, rs.Start))
 		rss := brokertest.StartRedisServer(t)
-		all = append(all, redisStreamsBackend("redis-server-streams", rss.Addr(), rss.Stop, rss.Start, false))
+		all = append(all, redisStreamsBackend("redis-server-streams", rss.Addr(), rss.Stop, rss.Start, ""))
 	} else {
 		t.Log("redis-server is not installed: the restart runs on miniredis only for Redis")
 	}
