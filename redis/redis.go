@@ -232,7 +232,9 @@ func (t *Transport) Client() goredis.UniversalClient { return t.client }
 
 // Capabilities reports: not persistent, no headers (the payload goes on the
 // wire as is), ordered, and the configured MaxPayload. In ModeStreams and
-// ModeDual, Subscribe reads streams: persistent, with headers.
+// ModeDual, Subscribe reads streams, which keep messages and headers:
+// persistent (a subscription replays from StreamsConfig.Start, all that
+// the stream holds by default; see SubscribeFrom), with headers.
 func (t *Transport) Capabilities() transport.Capabilities {
 	if t.cfg.Mode != ModePubSub {
 		return transport.Capabilities{Persistent: true, Headers: true, Ordered: true, MaxPayload: t.cfg.MaxPayload}

@@ -63,6 +63,9 @@ type streamSub struct {
 
 	amu  sync.Mutex
 	acks map[string][]string // key → entry IDs to XACK
+	// fmu serializes flushes, so Close's flush sends what a reader's
+	// flush, failing as Close cancels it, puts back.
+	fmu sync.Mutex
 }
 
 // subscribeStreams opens a stream subscription; it returns once Redis has
@@ -343,6 +346,8 @@ func (s *streamSub) ack(m streamMsg) {
 // flushAcks sends the queued XACKs of keys (all keys when nil) in one
 // pipeline. What fails is queued again.
 func (s *streamSub) flushAcks(ctx context.Context, keys []string) {
+	s.fmu.Lock()
+	defer s.fmu.Unlock()
 	s.amu.Lock()
 	todo := map[string][]string{}
 	if keys == nil {
