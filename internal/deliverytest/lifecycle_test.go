@@ -21,8 +21,6 @@ func TestBrokerRestartDuringAsyncPublishing(t *testing.T) {
 	if brokertest.RedisServerBinary() != "" {
 		rs := brokertest.StartRedisServer(t)
 		all = append(all, redisBackend("redis-server", rs.Addr(), rs.Stop, rs.Start))
-		rss := brokertest.StartRedisServer(t)
-		all = append(all, redisStreamsBackend("redis-server-streams", rss.Addr(), rss.Stop, rss.Start, ""))
 	} else {
 		t.Log("redis-server is not installed: the restart runs on miniredis only for Redis")
 	}
