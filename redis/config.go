@@ -72,6 +72,10 @@ type Config struct {
 	// for a private CA, client certificates). Nil uses the system roots
 	// and the URL's host name. Setting it with a redis:// URL turns TLS on.
 	TLS *tls.Config
+	// Mode selects pub/sub (the default), Redis Streams or both; see Mode.
+	Mode Mode
+	// Streams configures ModeStreams and ModeDual.
+	Streams StreamsConfig
 }
 
 // Option changes a Config.
@@ -129,6 +133,9 @@ func (c Config) withDefaults() Config {
 	c.MaxPipeline = cmp.Or(c.MaxPipeline, DefaultMaxPipeline)
 	c.MaxPayload = cmp.Or(c.MaxPayload, DefaultMaxPayload)
 	c.SubscriptionBuffer = cmp.Or(c.SubscriptionBuffer, DefaultSubscriptionBuffer)
+	if c.Mode != ModePubSub {
+		c.Streams = c.Streams.withDefaults()
+	}
 	return c
 }
 
@@ -164,5 +171,6 @@ func (c Config) Validate() error {
 	if c.SubscriptionBuffer < 0 {
 		bad("SubscriptionBuffer is %d; it must be positive", c.SubscriptionBuffer)
 	}
+	errs = append(errs, c.validateStreams()...)
 	return errors.Join(errs...)
 }

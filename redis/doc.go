@@ -73,6 +73,46 @@
 // [New] dials as its owner set it up; a program that wants go-redis quiet
 // there adds redis.SetLogger(…) itself (the eventpub command does).
 //
+// # Streams
+//
+// [WithStreams] (URL mode=streams) makes the driver persistent: Publish
+// appends each message to a Redis stream whose key is the channel name
+// ([StreamsConfig.Prefix] + channel when set), with
+//
+//	XADD <key> MAXLEN ~ <MaxLen> * payload <bytes> h:<name> <value> …
+//
+// one h:<name> field per header, in name order ([FieldPayload],
+// [HeaderFieldPrefix]); bytes round-trip exactly. MAXLEN ~ keeps about
+// [StreamsConfig.MaxLen] entries (URL maxlen=, default
+// [DefaultStreamMaxLen]). Concurrent publishes are coalesced into
+// pipelines and PublishBatch is one pipeline with a result per message.
+// On a Cluster a stream lives on the shard of its key's slot, as a
+// sharded channel does.
+//
+// Subscribe reads the streams with XREAD BLOCK, from
+// [StreamsConfig.Start] (URL start=): [StartAll] by default (what the
+// stream holds, then new entries), [StartNew], or an entry ID;
+// [Transport.SubscribeFrom] picks the start per call. After an outage a
+// subscription goes on from the last entry it read, so it misses nothing
+// the stream still holds; a reader more than MaxLen behind loses what was
+// trimmed. With [StreamsConfig.Group] (URL group=NAME&consumer=NAME) it
+// reads with XREADGROUP: subscriptions in one group share the entries, an
+// entry is acknowledged (XACK) when Next is called again or the
+// subscription is closed, and a consumer that comes back first gets the
+// entries it read and did not acknowledge: delivery is at least once, and
+// a restarted bridge resumes where it stopped. A closed subscription's
+// reader ends within about a second; Transport.Close waits for it.
+// Patterns are not supported in streams mode (errors.ErrUnsupported).
+//
+// [WithDual] (URL mode=dual) sends PUBLISH (SPUBLISH when sharded) and
+// XADD in one pipeline per message: pub/sub subscribers such as
+// CodeWorm's dashboard receive the payload live (no headers), stream
+// readers get payload and headers, and SubscribePattern reads pub/sub.
+// The two are not atomic: when a call fails, the message may have gone
+// out live but not into the stream, and a retry sends it live again.
+// Publishes that cannot be sure a message was stored resend it, and
+// Redis keeps both copies (streams have no message ids).
+//
 // # Patterns
 //
 // [Transport.SubscribePattern] (transport.PatternSubscriber) takes Redis glob

@@ -20,7 +20,8 @@ import (
 const flushRounds = 4
 
 type request struct {
-	cmd  *goredis.IntCmd
+	cmd  goredis.Cmder
+	also goredis.Cmder // nil, or a command sent right after cmd (dual mode)
 	done chan struct{} // buffered 1: result ready, or lead is set
 	lead bool          // set under the lane lock: flush the queue now
 }
@@ -47,20 +48,35 @@ func (p *pipeliner) init(t *Transport) {
 
 // do runs cmd, coalesced with concurrent calls, and returns its error.
 // When it returns, cmd (and so the payload) is no longer used.
-func (p *pipeliner) do(ctx context.Context, cmd *goredis.IntCmd) error {
+func (p *pipeliner) do(ctx context.Context, cmd goredis.Cmder) error {
+	return p.doWith(ctx, cmd, nil)
+}
+
+// doWith is do with also (when not nil) sent right after cmd in the same
+// pipeline. It returns cmd's error, else also's.
+func (p *pipeliner) doWith(ctx context.Context, cmd, also goredis.Cmder) error {
 	l := &p.lanes[int(p.next.Add(1))%len(p.lanes)]
 	l.mu.Lock()
 	if !l.busy {
 		l.busy = true
 		l.mu.Unlock()
-		err := p.t.client.Process(ctx, cmd)
+		var err error
+		if also == nil {
+			err = p.t.client.Process(ctx, cmd)
+		} else {
+			pipe := p.t.client.Pipeline()
+			_ = pipe.Process(ctx, cmd)
+			_ = pipe.Process(ctx, also)
+			_, _ = pipe.Exec(ctx)
+			err = pairErr(cmd, also)
+		}
 		l.mu.Lock()
 		p.handOffLocked(l)
 		l.mu.Unlock()
 		return err
 	}
 	r := p.reqs.Get().(*request)
-	r.cmd = cmd
+	r.cmd, r.also = cmd, also
 	l.queue = append(l.queue, r)
 	l.mu.Unlock()
 
@@ -84,9 +100,17 @@ func (p *pipeliner) do(ctx context.Context, cmd *goredis.IntCmd) error {
 	if r.lead {
 		p.flush(l)
 	}
-	err := cmd.Err()
+	err := pairErr(cmd, also)
 	p.release(r)
 	return err
+}
+
+// pairErr returns cmd's error, else also's when there is one.
+func pairErr(cmd, also goredis.Cmder) error {
+	if err := cmd.Err(); err != nil || also == nil {
+		return err
+	}
+	return also.Err()
 }
 
 // flush sends the queued commands (ours first) in one pipeline and wakes
@@ -108,12 +132,15 @@ func (p *pipeliner) flush(l *lane) {
 		l.batch = nil
 		l.mu.Unlock()
 
-		if n == 1 {
+		if n == 1 && batch[0].also == nil {
 			_ = p.t.client.Process(context.Background(), batch[0].cmd)
 		} else {
 			pipe := p.t.client.Pipeline()
 			for _, r := range batch {
 				_ = pipe.Process(context.Background(), r.cmd)
+				if r.also != nil {
+					_ = pipe.Process(context.Background(), r.also)
+				}
 			}
 			// Exec sets each command's own error.
 			_, _ = pipe.Exec(context.Background())
@@ -152,7 +179,7 @@ func (p *pipeliner) release(r *request) {
 	case <-r.done:
 	default:
 	}
-	r.cmd, r.lead = nil, false
+	r.cmd, r.also, r.lead = nil, nil, false
 	p.reqs.Put(r)
 }
 

@@ -9,10 +9,14 @@ import (
 )
 
 // Publish sends msg.Payload as is with PUBLISH (SPUBLISH when sharded);
-// msg.Header is ignored. Concurrent calls share pipelines. It returns once
+// msg.Header is ignored. In ModeStreams it appends msg to the channel's
+// stream with XADD, headers included; in ModeDual it does both. Concurrent calls share pipelines. It returns once
 // Redis has answered, so the payload is not kept. While Redis is marked
 // down it returns transport.ErrUnavailable at once.
 func (t *Transport) Publish(ctx context.Context, msg transport.Message) error {
+	if t.cfg.Mode != ModePubSub {
+		return t.publishStream(ctx, msg)
+	}
 	if err := t.check(ctx, &msg); err != nil {
 		return err
 	}
@@ -27,6 +31,9 @@ func (t *Transport) Publish(ctx context.Context, msg transport.Message) error {
 // the leading messages Redis acknowledged and whose Results give each
 // message's own outcome.
 func (t *Transport) PublishBatch(ctx context.Context, msgs []transport.Message) error {
+	if t.cfg.Mode != ModePubSub {
+		return t.publishStreamBatch(ctx, msgs)
+	}
 	if len(msgs) == 0 {
 		if t.closed.Load() {
 			return transport.ErrClosed

@@ -54,6 +54,8 @@ type Transport struct {
 
 	smu  sync.Mutex
 	subs map[*subscription]struct{}
+
+	streams streamState // ModeStreams and ModeDual: streams.go
 }
 
 var (
@@ -94,24 +96,35 @@ func New(client goredis.UniversalClient, opts ...Option) (*Transport, error) {
 //	unix://[user:password@]/path/redis.sock[?db=N]
 //
 // Query options are go-redis's (dial_timeout, read_timeout, pool_size, …)
-// plus sharded=true for [WithSharded]. Options passed in code win over the
-// URL. Open succeeds while Redis is down. For rediss:// it makes one TLS
-// handshake (bounded by ctx and the dial timeout, as a NATS Open's first
-// attempt is) and fails with an error matching ErrAuth when the server's
-// certificate does not verify; a server that does not answer is no error.
-// No error it returns contains the password.
+// plus sharded=true for [WithSharded] and, for streams and dual mode,
+// mode=streams|dual, maxlen, prefix, start=all|new|ID, group and consumer
+// (see [StreamsConfig]). Options passed in code win over the URL. Open
+// succeeds while Redis is down. For rediss:// it makes one TLS handshake
+// (bounded by ctx and the dial timeout, as a NATS Open's first attempt is)
+// and fails with an error matching ErrAuth when the server's certificate
+// does not verify; a server that does not answer is no error. No error it
+// returns contains the password.
 func Open(ctx context.Context, rawURL string, opts ...Option) (*Transport, error) {
 	var cfg Config
 	for _, o := range opts {
 		o(&cfg)
 	}
-	gopts, sharded, err := parseURL(rawURL)
+	pubURL, fromURL, err := takeStreamParams(rawURL)
 	if err != nil {
 		return nil, err
 	}
-	if sharded {
-		cfg.Sharded = true
-		for _, o := range opts { // an explicit WithSharded(false) wins
+	gopts, sharded, err := parseURL(pubURL)
+	if err != nil {
+		return nil, err
+	}
+	if sharded || fromURL != nil {
+		if sharded {
+			cfg.Sharded = true
+		}
+		if fromURL != nil {
+			fromURL(&cfg)
+		}
+		for _, o := range opts { // options in code win
 			o(&cfg)
 		}
 	}
@@ -223,9 +236,10 @@ func newTransport(client goredis.UniversalClient, cfg Config) (*Transport, error
 		subs:   map[*subscription]struct{}{},
 	}
 	t.ctx, t.cancel = context.WithCancel(context.Background())
+	t.initStreams()
 	_, t.cluster = client.(*goredis.ClusterClient)
 	t.pipe.init(t)
-	if o := standaloneOptions(client); o != nil {
+	if o := standaloneOptions(client); o != nil && t.cfg.Mode == ModePubSub {
 		t.cp = newConnPipe(t, o)
 	}
 	return t, nil
@@ -251,8 +265,14 @@ func (t *Transport) String() string { return t.addr }
 func (t *Transport) Client() goredis.UniversalClient { return t.client }
 
 // Capabilities reports: not persistent, no headers (the payload goes on the
-// wire as is), ordered, and the configured MaxPayload.
+// wire as is), ordered, and the configured MaxPayload. In ModeStreams and
+// ModeDual, Subscribe reads streams, which keep messages and headers:
+// persistent (a subscription replays from StreamsConfig.Start, all that
+// the stream holds by default; see SubscribeFrom), with headers.
 func (t *Transport) Capabilities() transport.Capabilities {
+	if t.cfg.Mode != ModePubSub {
+		return transport.Capabilities{Persistent: true, Headers: true, Ordered: true, MaxPayload: t.cfg.MaxPayload}
+	}
 	return transport.Capabilities{Persistent: false, Headers: false, Ordered: true, MaxPayload: t.cfg.MaxPayload}
 }
 
@@ -297,14 +317,17 @@ func (t *Transport) Close() error {
 	for _, s := range subs {
 		_ = s.Close()
 	}
+	t.stopStreamReaders()
 	if t.cp != nil {
 		t.cp.close()
 	}
 	t.wg.Wait()
 	if t.owned {
 		if err := t.client.Close(); err != nil && !errors.Is(err, goredis.ErrClosed) {
+			t.streams.readers.Wait()
 			return fmt.Errorf("%s: close: %w", t.addr, t.scrub(err))
 		}
 	}
+	t.streams.readers.Wait() // after closing an owned client, which ends blocked reads at once
 	return nil
 }

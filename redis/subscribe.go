@@ -17,8 +17,12 @@ import (
 // sharded) and returns once Redis has confirmed every channel. go-redis
 // resubscribes after a reconnect, so a subscription keeps delivering when
 // Redis comes back after an outage; messages published meanwhile are lost
-// (Redis pub/sub keeps nothing).
+// (Redis pub/sub keeps nothing). In ModeStreams and ModeDual it reads the
+// channels' streams instead, from StreamsConfig.Start or in its Group.
 func (t *Transport) Subscribe(ctx context.Context, channels ...string) (transport.Subscription, error) {
+	if t.cfg.Mode != ModePubSub {
+		return t.subscribeStreams(ctx, t.cfg.Streams.Start, channels)
+	}
 	mode := "subscribe"
 	if t.cfg.Sharded {
 		mode = "ssubscribe"
@@ -30,8 +34,13 @@ func (t *Transport) Subscribe(ctx context.Context, channels ...string) (transpor
 // "codeworm:*" for every CodeWorm channel. Each Message carries the channel
 // it was published on. Sharded messages (SPUBLISH) never match a pattern,
 // as Redis has no sharded pattern subscribe, so in sharded mode it fails
-// with an error matching errors.ErrUnsupported.
+// with an error matching errors.ErrUnsupported, as in ModeStreams (a stream
+// is read by its key). In ModeDual it reads pub/sub: live messages, payload
+// only.
 func (t *Transport) SubscribePattern(ctx context.Context, patterns ...string) (transport.Subscription, error) {
+	if t.cfg.Mode == ModeStreams {
+		return nil, errPatternStreams
+	}
 	if t.cfg.Sharded {
 		return nil, fmt.Errorf("eventpub/redis: %w: pattern subscriptions cannot see sharded (SPUBLISH) messages", errors.ErrUnsupported)
 	}

@@ -1,6 +1,7 @@
 package brokertest
 
 import (
+	"context"
 	"os"
 	"strings"
 	"sync"
@@ -74,6 +75,9 @@ func (s *MiniRedis) Start() {
 	if s.up {
 		return
 	}
+	// miniredis cancels its context on Close and Restart does not renew
+	// it: blocking commands (XREAD BLOCK, BLPOP) would then never answer.
+	s.m.Ctx, s.m.CtxCancel = context.WithCancel(context.Background())
 	if err := s.m.Restart(); err != nil {
 		s.t.Fatalf("brokertest: restart miniredis on %s: %v", s.m.Addr(), err)
 	}

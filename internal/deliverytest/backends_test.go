@@ -38,6 +38,7 @@ func backends(t testing.TB) []backend {
 	out = append(out, natsBackends(t)...)
 	out = append(out, amqpBackends(t)...)
 	out = append(out, kafkaBackends(t)...)
+	out = append(out, redisStreamsBackends(t)...)
 	return out
 }
 
