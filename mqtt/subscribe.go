@@ -73,6 +73,7 @@ func (t *Transport) subscribe(ctx context.Context, filters []string) (transport.
 		st.refs++
 	}
 	t.subs[s] = struct{}{}
+	t.adoptPending(s)
 	t.mu.Unlock()
 
 	wctx, cancel := t.waitCtx(ctx)
@@ -166,12 +167,40 @@ func (t *Transport) onPublish(pr paho.PublishReceived) (bool, error) {
 	// An identifier from an earlier run of a kept session may name
 	// another filter now: trust it only when that filter matches.
 	known = known && matches(byID, msg.Channel)
+	taken := false
 	for s := range t.subs {
 		if s.wants(msg.Channel, byID, known) {
 			s.deliver(msg)
+			taken = true
 		}
 	}
+	if !taken && t.cfg.KeepSession {
+		// A resumed session delivers what it queued right after CONNACK,
+		// before the program has subscribed again: keep it for the first
+		// subscription that matches. (t.mu is held for reading, so
+		// pendMu guards the list; adoptPending holds t.mu for writing.)
+		t.pendMu.Lock()
+		if len(t.pending) < t.cfg.SubscriptionBuffer {
+			t.pending = append(t.pending, msg)
+		}
+		t.pendMu.Unlock()
+	}
 	return true, nil
+}
+
+// adoptPending moves the kept messages s matches into s. The caller holds
+// t.mu.
+func (t *Transport) adoptPending(s *subscription) {
+	kept := t.pending[:0]
+	for _, m := range t.pending {
+		if s.wants(m.Channel, "", false) {
+			s.deliver(m)
+		} else {
+			kept = append(kept, m)
+		}
+	}
+	clear(t.pending[len(kept):])
+	t.pending = kept
 }
 
 // subscription is one Subscribe or SubscribePattern call's delivery.

@@ -35,6 +35,8 @@ type Transport struct {
 	filters   map[string]*filterState
 	byID      map[int]string // subscription identifier → filter
 	nextID    int
+	pendMu    sync.Mutex
+	pending   []transport.Message // kept-session messages no subscription took yet
 }
 
 // filterState is one topic filter subscribed on the server.
