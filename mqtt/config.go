@@ -12,9 +12,9 @@ import (
 // place, Config.setDefaults.
 const (
 	DefaultConnectTimeout     = 2 * time.Second
-	DefaultReconnectWait      = 100 * time.Millisecond
-	DefaultMaxReconnectWait   = 5 * time.Second
-	DefaultKeepAlive          = 5 * time.Second
+	DefaultReconnectWait      = 50 * time.Millisecond
+	DefaultMaxReconnectWait   = 2 * time.Second
+	DefaultKeepAlive          = 3 * time.Second
 	DefaultPublishTimeout     = 5 * time.Second
 	DefaultSessionExpiry      = time.Hour
 	DefaultSubscriptionBuffer = 4096
@@ -89,12 +89,13 @@ type Config struct {
 	// Default 2 s.
 	ConnectTimeout time.Duration
 	// ReconnectWait is the first pause before reconnecting; it doubles
-	// after each failed attempt up to MaxReconnectWait. Defaults 100 ms and
-	// 5 s. Reconnecting never gives up until Close.
+	// after each failed attempt up to MaxReconnectWait. Defaults 50 ms and
+	// 2 s. Reconnecting never gives up until Close.
 	ReconnectWait, MaxReconnectWait time.Duration
 	// KeepAlive is the MQTT keep-alive: a link silent this long is pinged,
 	// and one that does not answer is dropped and reconnected, which is
-	// how a stalled link is found. Default 5 s; whole seconds on the wire.
+	// how a stalled link is found (within about twice KeepAlive). Default
+	// 3 s; whole seconds on the wire.
 	KeepAlive time.Duration
 	// PublishTimeout bounds the wait for an acknowledgement (PUBACK,
 	// PUBCOMP, SUBACK) when the call's context has no deadline. Default 5 s.
@@ -160,11 +161,11 @@ func WithUserPassword(user, password string) Option {
 	return func(c *Config) { c.Username, c.Password = user, password }
 }
 
-// WithKeepAlive sets Config.KeepAlive (default 5 s).
+// WithKeepAlive sets Config.KeepAlive (default 3 s).
 func WithKeepAlive(d time.Duration) Option { return func(c *Config) { c.KeepAlive = d } }
 
 // WithReconnectWait sets the first and the largest pause between
-// reconnect attempts (defaults 100 ms and 5 s).
+// reconnect attempts (defaults 50 ms and 2 s).
 func WithReconnectWait(first, max time.Duration) Option {
 	return func(c *Config) { c.ReconnectWait, c.MaxReconnectWait = first, max }
 }

@@ -159,6 +159,8 @@ func (t *Transport) run(cli *paho.Client) {
 // up subscribes cli to every filter in use, then puts it into service, so
 // that subscriptions opened before an outage receive again.
 func (t *Transport) up(cli *paho.Client) {
+	l := &link{cli: cli}
+	l.ctx, l.cancel = context.WithCancel(t.ctx)
 	t.subMu.Lock()
 	defer t.subMu.Unlock()
 	t.mu.RLock()
@@ -172,20 +174,21 @@ func (t *Transport) up(cli *paho.Client) {
 	}
 	t.mu.RUnlock()
 	for _, f := range all {
-		ctx, cancel := context.WithTimeout(t.ctx, t.cfg.PublishTimeout)
+		ctx, cancel := t.bound(l.ctx, l)
 		_, _ = cli.Subscribe(ctx, t.subscribePacket(f.filter, f.id))
 		cancel()
 	}
 	t.mu.Lock()
-	t.cli, t.lastErr = cli, nil
+	t.link, t.lastErr = l, nil
 	t.mu.Unlock()
 }
 
 // down takes cli out of service: calls fail fast from now on.
 func (t *Transport) down(cli *paho.Client) {
 	t.mu.Lock()
-	if t.cli == cli {
-		t.cli = nil
+	if t.link != nil && t.link.cli == cli {
+		t.link.cancel()
+		t.link = nil
 	}
 	if t.lastErr == nil {
 		t.lastErr = transport.Unavailable(fmt.Errorf("eventpub/mqtt: connection to %s lost", t.addr))

@@ -28,13 +28,13 @@ func (t *Transport) Publish(ctx context.Context, msg transport.Message) error {
 	if err != nil {
 		return err
 	}
-	cli, err := t.current()
+	l, err := t.current()
 	if err != nil {
 		return err
 	}
-	wctx, cancel := t.waitCtx(ctx)
+	wctx, cancel := t.bound(ctx, l)
 	defer cancel()
-	ack, err := t.send(wctx, cli, p)
+	ack, err := t.send(wctx, l.cli, p)
 	if err != nil {
 		return callError(ctx, "publish", err)
 	}
@@ -53,11 +53,11 @@ func (t *Transport) PublishBatch(ctx context.Context, msgs []transport.Message) 
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	cli, err := t.current()
+	l, err := t.current()
 	if err != nil {
 		return err
 	}
-	wctx, cancel := t.waitCtx(ctx)
+	wctx, cancel := t.bound(ctx, l)
 	defer cancel()
 	results := make([]error, len(msgs))
 	acks := make([]chan packets.ControlPacket, len(msgs))
@@ -67,7 +67,7 @@ func (t *Transport) PublishBatch(ctx context.Context, msgs []transport.Message) 
 			results[i] = err
 			continue
 		}
-		if acks[i], err = t.send(wctx, cli, p); err != nil {
+		if acks[i], err = t.send(wctx, l.cli, p); err != nil {
 			results[i] = callError(ctx, "publish", err)
 		}
 	}
@@ -99,14 +99,6 @@ func firstError(results []error) error {
 		}
 	}
 	return first
-}
-
-// waitCtx bounds ctx by PublishTimeout when it has no deadline.
-func (t *Transport) waitCtx(ctx context.Context) (context.Context, context.CancelFunc) {
-	if _, ok := ctx.Deadline(); ok {
-		return context.WithCancel(ctx)
-	}
-	return context.WithTimeout(ctx, t.cfg.PublishTimeout)
 }
 
 // packet checks msg and builds its PUBLISH.
@@ -168,7 +160,7 @@ func (t *Transport) send(ctx context.Context, cli *paho.Client, p *paho.Publish)
 }
 
 // await waits for one acknowledgement and classifies it. ctx is the
-// caller's, wctx the same bounded by PublishTimeout.
+// caller's, wctx the same bounded by PublishTimeout and the link.
 func (t *Transport) await(ctx, wctx context.Context, ack chan packets.ControlPacket) error {
 	if ack == nil {
 		return nil // QoS 0
@@ -177,7 +169,11 @@ func (t *Transport) await(ctx, wctx context.Context, ack chan packets.ControlPac
 	select {
 	case resp = <-ack:
 	case <-wctx.Done():
-		return callError(ctx, "publish", wctx.Err())
+		select {
+		case resp = <-ack: // acknowledged as the link went: it counts
+		default:
+			return callError(ctx, "publish", wctx.Err())
+		}
 	}
 	var code byte
 	var props *packets.Properties
@@ -208,15 +204,15 @@ func (t *Transport) Ping(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	cli, err := t.current()
+	l, err := t.current()
 	if err != nil {
 		return err
 	}
 	var b [8]byte
 	_, _ = rand.Read(b[:])
-	wctx, cancel := t.waitCtx(ctx)
+	wctx, cancel := t.bound(ctx, l)
 	defer cancel()
-	if _, err := cli.Unsubscribe(wctx, &paho.Unsubscribe{Topics: []string{"eventpub-ping/" + hex.EncodeToString(b[:])}}); err != nil {
+	if _, err := l.cli.Unsubscribe(wctx, &paho.Unsubscribe{Topics: []string{"eventpub-ping/" + hex.EncodeToString(b[:])}}); err != nil {
 		return callError(ctx, "ping", err)
 	}
 	return nil

@@ -53,7 +53,7 @@ func (t *Transport) subscribe(ctx context.Context, filters []string) (transport.
 	filters = slices.Compact(slices.Sorted(slices.Values(filters)))
 	t.subMu.Lock()
 	defer t.subMu.Unlock()
-	cli, err := t.current()
+	l, err := t.current()
 	if err != nil {
 		return nil, err
 	}
@@ -76,13 +76,13 @@ func (t *Transport) subscribe(ctx context.Context, filters []string) (transport.
 	t.adoptPending(s)
 	t.mu.Unlock()
 
-	wctx, cancel := t.waitCtx(ctx)
+	wctx, cancel := t.bound(ctx, l)
 	defer cancel()
 	for _, f := range added {
 		t.mu.RLock()
 		id := t.filters[f].id
 		t.mu.RUnlock()
-		if sa, err := cli.Subscribe(wctx, t.subscribePacket(f, id)); err != nil {
+		if sa, err := l.cli.Subscribe(wctx, t.subscribePacket(f, id)); err != nil {
 			t.release(s)
 			return nil, t.subscribeError(ctx, f, sa, err)
 		}
@@ -130,14 +130,14 @@ func (t *Transport) release(s *subscription) {
 			gone = append(gone, f)
 		}
 	}
-	cli, closed := t.cli, t.closed
+	l, closed := t.link, t.closed
 	t.mu.Unlock()
-	if len(gone) == 0 || cli == nil || closed {
+	if len(gone) == 0 || l == nil || closed {
 		return
 	}
-	ctx, cancel := context.WithTimeout(t.ctx, t.cfg.PublishTimeout)
+	ctx, cancel := t.bound(l.ctx, l)
 	defer cancel()
-	_, _ = cli.Unsubscribe(ctx, &paho.Unsubscribe{Topics: gone})
+	_, _ = l.cli.Unsubscribe(ctx, &paho.Unsubscribe{Topics: gone})
 }
 
 // onPublish hands a received message to every subscription that wants it.

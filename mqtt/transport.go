@@ -27,9 +27,9 @@ type Transport struct {
 	subMu sync.Mutex // serializes SUBSCRIBE/UNSUBSCRIBE, with resubscribing
 
 	mu        sync.RWMutex
-	cli       *paho.Client // nil while down
-	maxPacket int          // the server's Maximum Packet Size, or MaxPacketSize
-	lastErr   error        // why the transport is down
+	link      *link // nil while down
+	maxPacket int   // the server's Maximum Packet Size, or MaxPacketSize
+	lastErr   error // why the transport is down
 	closed    bool
 	subs      map[*subscription]struct{}
 	filters   map[string]*filterState
@@ -134,18 +134,41 @@ func (t *Transport) String() string {
 // GoString is String, so that %#v shows no secret either.
 func (t *Transport) GoString() string { return t.String() }
 
-// current returns the live client, or the error to fail fast with.
-func (t *Transport) current() (*paho.Client, error) {
+// link is one live connection.
+type link struct {
+	cli *paho.Client
+	// ctx ends when the connection is lost or the transport closes. paho
+	// forgets the requests in flight on a lost connection without
+	// answering them, so every wait on the link also watches ctx.
+	ctx    context.Context
+	cancel context.CancelFunc
+}
+
+// bound returns ctx limited to PublishTimeout when it has no deadline,
+// and cancelled when the link is lost.
+func (t *Transport) bound(ctx context.Context, l *link) (context.Context, context.CancelFunc) {
+	var cancel context.CancelFunc
+	if _, ok := ctx.Deadline(); ok {
+		ctx, cancel = context.WithCancel(ctx)
+	} else {
+		ctx, cancel = context.WithTimeout(ctx, t.cfg.PublishTimeout)
+	}
+	stop := context.AfterFunc(l.ctx, cancel)
+	return ctx, func() { stop(); cancel() }
+}
+
+// current returns the live link, or the error to fail fast with.
+func (t *Transport) current() (*link, error) {
 	t.mu.RLock()
 	defer t.mu.RUnlock()
 	switch {
 	case t.closed:
 		return nil, errClosed
-	case t.cli == nil:
+	case t.link == nil:
 		if isAuth(t.lastErr) || errors.Is(t.lastErr, transport.ErrUnavailable) {
 			return nil, t.lastErr
 		}
 		return nil, transport.Unavailable(t.lastErr)
 	}
-	return t.cli, nil
+	return t.link, nil
 }

@@ -36,7 +36,7 @@ func openURL(ctx context.Context, rawURL string) (transport.Transport, error) {
 //
 // Query parameters: qos=0|1|2 (default 1), client_id=ID, clean=false (a
 // persistent session; needs client_id), session_expiry=1h, retain=true,
-// keepalive=5s, connect_timeout=2s, publish_timeout=5s, buffer=N
+// keepalive=3s, connect_timeout=2s, publish_timeout=5s, buffer=N
 // (SubscriptionBuffer), tls_ca=FILE, tls_cert=FILE, tls_key=FILE (a
 // client certificate; tls_* also turn TLS on for mqtt://). Options given
 // to Open apply after the URL. WebSocket URLs (ws://, wss://) are not

@@ -26,7 +26,8 @@ type backend struct {
 }
 
 // backends returns every broker to test: embedded ones always, real
-// servers when EVENTPUB_REDIS_URL / EVENTPUB_NATS_URL are set.
+// servers when EVENTPUB_REDIS_URL / EVENTPUB_NATS_URL are set, and MQTT
+// when a server answers (see mqttBackends).
 func backends(t testing.TB) []backend {
 	var out []backend
 	mr := brokertest.StartMiniredis(t)
@@ -35,6 +36,7 @@ func backends(t testing.TB) []backend {
 		out = append(out, redisBackend("redis", hostOf(t, u), nil, nil))
 	}
 	out = append(out, natsBackends(t)...)
+	out = append(out, mqttBackends(t)...)
 	return out
 }
 
