@@ -16,7 +16,7 @@ import (
 
 // connect makes one attempt to reach the server: dial, TLS, CONNECT and
 // CONNACK, within ConnectTimeout and ctx.
-func (t *Transport) connect(ctx context.Context) (*paho.Client, error) {
+func (t *Transport) connect(ctx context.Context) (*link, error) {
 	ctx, cancel := context.WithTimeout(ctx, t.cfg.ConnectTimeout)
 	defer cancel()
 	stop := context.AfterFunc(t.ctx, cancel) // Close ends an attempt at once
@@ -90,10 +90,8 @@ func (t *Transport) connect(ctx context.Context) (*paho.Client, error) {
 	if ca.Properties != nil && ca.Properties.MaximumPacketSize != nil && *ca.Properties.MaximumPacketSize > 0 {
 		maxPacket = min(maxPacket, int(*ca.Properties.MaximumPacketSize))
 	}
-	t.mu.Lock()
-	t.maxPacket = maxPacket
-	t.mu.Unlock()
-	return cli, nil
+	t.maxPacket.Store(int64(maxPacket))
+	return &link{cli: cli, conn: conn}, nil
 }
 
 func disconnectReason(d *paho.Disconnect) string {
@@ -117,22 +115,22 @@ func isAuth(err error) bool { return errors.Is(err, transport.ErrAuth) }
 // already; nil when the first attempt failed) to drop, and reconnects
 // with a backoff that doubles from ReconnectWait up to MaxReconnectWait,
 // with jitter.
-func (t *Transport) run(cli *paho.Client) {
+func (t *Transport) run(l *link) {
 	defer close(t.done)
 	for {
-		if cli != nil {
+		if l != nil {
 			select {
-			case <-cli.Done():
-				t.down(cli)
+			case <-l.cli.Done():
+				t.down(l)
 			case <-t.ctx.Done():
-				t.down(cli)
-				_ = cli.Disconnect(&paho.Disconnect{ReasonCode: 0})
+				t.down(l)
+				_ = l.cli.Disconnect(&paho.Disconnect{ReasonCode: 0})
 				return
 			}
 		}
-		cli = nil
+		l = nil
 		wait := t.cfg.ReconnectWait
-		for cli == nil {
+		for l == nil {
 			jitter := time.Duration(rand.Int64N(int64(wait)/4 + 1))
 			timer := time.NewTimer(wait + jitter)
 			select {
@@ -142,7 +140,7 @@ func (t *Transport) run(cli *paho.Client) {
 				return
 			}
 			var err error
-			if cli, err = t.connect(t.ctx); err != nil {
+			if l, err = t.connect(t.ctx); err != nil {
 				if t.ctx.Err() != nil {
 					return
 				}
@@ -152,14 +150,13 @@ func (t *Transport) run(cli *paho.Client) {
 			}
 			wait = min(2*wait, t.cfg.MaxReconnectWait)
 		}
-		t.up(cli)
+		t.up(l)
 	}
 }
 
-// up subscribes cli to every filter in use, then puts it into service, so
-// that subscriptions opened before an outage receive again.
-func (t *Transport) up(cli *paho.Client) {
-	l := &link{cli: cli}
+// up subscribes the new link to every filter in use, then puts it into
+// service, so that subscriptions opened before an outage receive again.
+func (t *Transport) up(l *link) {
 	l.ctx, l.cancel = context.WithCancel(t.ctx)
 	t.subMu.Lock()
 	defer t.subMu.Unlock()
@@ -175,7 +172,7 @@ func (t *Transport) up(cli *paho.Client) {
 	t.mu.RUnlock()
 	for _, f := range all {
 		ctx, cancel := t.bound(l.ctx, l)
-		_, _ = cli.Subscribe(ctx, t.subscribePacket(f.filter, f.id))
+		_, _ = l.cli.Subscribe(ctx, t.subscribePacket(f.filter, f.id))
 		cancel()
 	}
 	t.mu.Lock()
@@ -183,11 +180,11 @@ func (t *Transport) up(cli *paho.Client) {
 	t.mu.Unlock()
 }
 
-// down takes cli out of service: calls fail fast from now on.
-func (t *Transport) down(cli *paho.Client) {
+// down takes l out of service: calls fail fast from now on.
+func (t *Transport) down(l *link) {
 	t.mu.Lock()
-	if t.link != nil && t.link.cli == cli {
-		t.link.cancel()
+	l.cancel()
+	if t.link == l {
 		t.link = nil
 	}
 	if t.lastErr == nil {

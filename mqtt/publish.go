@@ -6,6 +6,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"sync"
+	"time"
 	"unicode/utf8"
 
 	"github.com/eclipse/paho.golang/packets"
@@ -32,13 +34,16 @@ func (t *Transport) Publish(ctx context.Context, msg transport.Message) error {
 	if err != nil {
 		return err
 	}
-	wctx, cancel := t.bound(ctx, l)
-	defer cancel()
-	ack, err := t.send(wctx, l.cli, p)
+	ack, err := t.send(ctx, l.cli, p)
 	if err != nil {
 		return callError(ctx, "publish", err)
 	}
-	return t.await(ctx, wctx, ack)
+	if ack == nil {
+		return nil // QoS 0
+	}
+	w := t.newWaiter(ctx, l)
+	defer w.stop()
+	return t.await(&w, ack)
 }
 
 // PublishBatch writes every message in order without waiting in between,
@@ -57,8 +62,9 @@ func (t *Transport) PublishBatch(ctx context.Context, msgs []transport.Message) 
 	if err != nil {
 		return err
 	}
-	wctx, cancel := t.bound(ctx, l)
-	defer cancel()
+	if len(msgs) > 1 && t.cfg.QoS.level() > 0 {
+		defer l.nudge()()
+	}
 	results := make([]error, len(msgs))
 	acks := make([]chan packets.ControlPacket, len(msgs))
 	for i, m := range msgs {
@@ -67,13 +73,15 @@ func (t *Transport) PublishBatch(ctx context.Context, msgs []transport.Message) 
 			results[i] = err
 			continue
 		}
-		if acks[i], err = t.send(wctx, l.cli, p); err != nil {
+		if acks[i], err = t.send(ctx, l.cli, p); err != nil {
 			results[i] = callError(ctx, "publish", err)
 		}
 	}
+	w := t.newWaiter(ctx, l)
+	defer w.stop()
 	for i, ack := range acks {
-		if results[i] == nil {
-			results[i] = t.await(ctx, wctx, ack)
+		if results[i] == nil && ack != nil {
+			results[i] = t.await(&w, ack)
 		}
 	}
 	sent := 0
@@ -119,9 +127,7 @@ func (t *Transport) packet(msg transport.Message) (*paho.Publish, error) {
 		}
 		p.Properties = &paho.PublishProperties{User: user}
 	}
-	t.mu.RLock()
-	maxPacket := t.maxPacket
-	t.mu.RUnlock()
+	maxPacket := int(t.maxPacket.Load())
 	if len(msg.Payload) > maxPacket-packetHeadroom || size+5 > maxPacket {
 		return nil, transport.Invalid(transport.ErrPayloadTooLarge,
 			"eventpub/mqtt: payload of %d bytes on %s makes a packet over the server's maximum of %d bytes",
@@ -153,26 +159,72 @@ func (t *Transport) send(ctx context.Context, cli *paho.Client, p *paho.Publish)
 	if err != nil && !errors.Is(err, paho.ErrNetworkErrorAfterStored) {
 		return nil, err
 	}
-	// A failed write leaves the message in the session: the lost link
-	// answers it with a zero packet (or, in a kept session, the resent
-	// message's acknowledgement).
+	// A failed write leaves the message in the session; the link's end
+	// (or, in a kept session, the resent message's acknowledgement)
+	// settles it.
 	return ack, nil
 }
 
-// await waits for one acknowledgement and classifies it. ctx is the
-// caller's, wctx the same bounded by PublishTimeout and the link.
-func (t *Transport) await(ctx, wctx context.Context, ack chan packets.ControlPacket) error {
-	if ack == nil {
-		return nil // QoS 0
+// waiter bounds the waits for acknowledgements: by the caller's context,
+// the link (paho forgets what was in flight on a lost connection without
+// answering it) and, when the context has no deadline, PublishTimeout.
+type waiter struct {
+	ctx     context.Context
+	lost    <-chan struct{}
+	timer   *time.Timer
+	timeout <-chan time.Time
+}
+
+// timers holds stopped timers for reuse: most publishes have no deadline
+// and need one.
+var timers sync.Pool
+
+func (t *Transport) newWaiter(ctx context.Context, l *link) waiter {
+	w := waiter{ctx: ctx, lost: l.ctx.Done()}
+	if _, ok := ctx.Deadline(); !ok {
+		if tm, ok := timers.Get().(*time.Timer); ok {
+			tm.Reset(t.cfg.PublishTimeout)
+			w.timer = tm
+		} else {
+			w.timer = time.NewTimer(t.cfg.PublishTimeout)
+		}
+		w.timeout = w.timer.C
 	}
+	return w
+}
+
+func (w *waiter) stop() {
+	if w.timer != nil {
+		w.timer.Stop() // since Go 1.23 no stale tick stays in C
+		timers.Put(w.timer)
+	}
+}
+
+// await waits for one acknowledgement and classifies it.
+func (t *Transport) await(w *waiter, ack chan packets.ControlPacket) error {
 	var resp packets.ControlPacket
 	select {
 	case resp = <-ack:
-	case <-wctx.Done():
+	default:
+		var why string
 		select {
-		case resp = <-ack: // acknowledged as the link went: it counts
-		default:
-			return callError(ctx, "publish", wctx.Err())
+		case resp = <-ack:
+		case <-w.ctx.Done():
+			why = "ctx"
+		case <-w.lost:
+			why = "connection to " + t.addr + " lost before the publish was acknowledged"
+		case <-w.timeout:
+			why = fmt.Sprintf("no acknowledgement within PublishTimeout (%v)", t.cfg.PublishTimeout)
+		}
+		if why != "" {
+			select {
+			case resp = <-ack: // acknowledged all the same: it counts
+			default:
+				if why == "ctx" {
+					return w.ctx.Err()
+				}
+				return transport.Unavailable(errors.New("eventpub/mqtt: " + why))
+			}
 		}
 	}
 	var code byte
@@ -195,6 +247,48 @@ func (t *Transport) await(ctx, wctx context.Context, ack chan packets.ControlPac
 		reason = props.ReasonString
 	}
 	return reasonError("publish", code, reason)
+}
+
+// nudgeEvery is how often a batch in progress nudges the server.
+const nudgeEvery = time.Millisecond
+
+// nudge sends the server a PINGREQ every nudgeEvery until the returned
+// func is called. Servers that leave Nagle's algorithm on (Mosquitto's
+// default) hold back PUBACKs while one they sent is not yet acknowledged
+// at the TCP level, and a client that has nothing to send (all its
+// Receive Maximum in flight, or the batch all written) acknowledges only
+// after its delayed-ACK timer, up to 40 ms on Linux. Any packet from the
+// client carries that TCP acknowledgement at once. A PINGREQ is two bytes
+// and costs the server a two-byte PINGRESP.
+func (l *link) nudge() (stop func()) {
+	var (
+		mu      sync.Mutex
+		tm      *time.Timer
+		stopped bool
+	)
+	mu.Lock()
+	defer mu.Unlock()
+	tm = time.AfterFunc(nudgeEvery, func() {
+		mu.Lock()
+		done := stopped
+		mu.Unlock()
+		if done {
+			return
+		}
+		// Written outside the lock: a stalled link must not hold up stop.
+		_, _ = packets.NewControlPacket(packets.PINGREQ).WriteTo(l.conn)
+		mu.Lock()
+		if !stopped {
+			tm.Reset(nudgeEvery)
+		}
+		mu.Unlock()
+	})
+	return func() {
+		mu.Lock()
+		stopped = true
+		tm.Stop()
+		mu.Unlock()
+	}
 }
 
 // Ping checks that the server answers: it sends an UNSUBSCRIBE for a

@@ -6,7 +6,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net"
 	"sync"
+	"sync/atomic"
 
 	"github.com/eclipse/paho.golang/paho"
 	"github.com/eventpub/eventpub/transport"
@@ -27,9 +29,9 @@ type Transport struct {
 	subMu sync.Mutex // serializes SUBSCRIBE/UNSUBSCRIBE, with resubscribing
 
 	mu        sync.RWMutex
-	link      *link // nil while down
-	maxPacket int   // the server's Maximum Packet Size, or MaxPacketSize
-	lastErr   error // why the transport is down
+	link      *link        // nil while down
+	maxPacket atomic.Int64 // the server's Maximum Packet Size, or MaxPacketSize
+	lastErr   error        // why the transport is down
 	closed    bool
 	subs      map[*subscription]struct{}
 	filters   map[string]*filterState
@@ -66,11 +68,12 @@ func New(ctx context.Context, cfg Config) (*Transport, error) {
 	useTLS, addr, _ := splitServer(cfg.Server)
 	t := &Transport{
 		cfg: cfg, addr: addr, useTLS: useTLS || cfg.TLS != nil, sess: newSession(),
-		done: make(chan struct{}), maxPacket: MaxPacketSize, lastErr: errDown,
+		done: make(chan struct{}), lastErr: errDown,
 		subs: map[*subscription]struct{}{}, filters: map[string]*filterState{}, byID: map[int]string{},
 	}
+	t.maxPacket.Store(MaxPacketSize)
 	t.ctx, t.cancel = context.WithCancel(context.Background())
-	cli, err := t.connect(ctx)
+	l, err := t.connect(ctx)
 	if err != nil {
 		if ctx.Err() != nil || isAuth(err) {
 			t.cancel()
@@ -82,9 +85,9 @@ func New(ctx context.Context, cfg Config) (*Transport, error) {
 		}
 		t.lastErr = err
 	} else {
-		t.up(cli)
+		t.up(l)
 	}
-	go t.run(cli)
+	go t.run(l)
 	return t, nil
 }
 
@@ -94,9 +97,7 @@ func New(ctx context.Context, cfg Config) (*Transport, error) {
 // MQTT keeps messages only for subscriptions a session already has (and
 // one retained message per topic), not for a subscriber that comes later.
 func (t *Transport) Capabilities() transport.Capabilities {
-	t.mu.RLock()
-	defer t.mu.RUnlock()
-	return transport.Capabilities{Headers: true, Ordered: true, MaxPayload: t.maxPacket - packetHeadroom}
+	return transport.Capabilities{Headers: true, Ordered: true, MaxPayload: int(t.maxPacket.Load()) - packetHeadroom}
 }
 
 // packetHeadroom is the part of the Maximum Packet Size kept for the fixed
@@ -136,7 +137,8 @@ func (t *Transport) GoString() string { return t.String() }
 
 // link is one live connection.
 type link struct {
-	cli *paho.Client
+	cli  *paho.Client
+	conn net.Conn // for nudge; paho owns it
 	// ctx ends when the connection is lost or the transport closes. paho
 	// forgets the requests in flight on a lost connection without
 	// answering them, so every wait on the link also watches ctx.
