@@ -13,12 +13,12 @@
 //	eventpub <command> --help
 //
 // URLs name a broker: redis://host:6379/0, rediss://…, unix:///path,
-// nats://host:4222, tls://…, memory://name. Channels default to the three
-// CodeWorm channels (codeworm:logs, codeworm:events, codeworm:stats; the
-// prefix is --namespace). Flags may come before or after the arguments; "--"
-// ends the flags. Errors are one line on stderr with a non-zero exit code:
-// 2 for a usage mistake, 1 for anything else. Secrets in URLs are never
-// printed.
+// nats://host:4222, tls://…, mqtt://host:1883, mqtts://…, memory://name.
+// Channels default to the three CodeWorm channels (codeworm:logs,
+// codeworm:events, codeworm:stats; the prefix is --namespace). Flags may
+// come before or after the arguments; "--" ends the flags. Errors are one
+// line on stderr with a non-zero exit code: 2 for a usage mistake, 1 for
+// anything else. Secrets in URLs are never printed.
 package main
 
 import (
@@ -35,6 +35,7 @@ import (
 	"time"
 
 	_ "github.com/eventpub/eventpub/memory"
+	_ "github.com/eventpub/eventpub/mqtt"
 	_ "github.com/eventpub/eventpub/nats"
 	_ "github.com/eventpub/eventpub/redis"
 	"github.com/eventpub/eventpub/transport"
@@ -129,7 +130,7 @@ func usage(w io.Writer) {
 	for _, n := range names {
 		fmt.Fprintf(w, "  %-8s %s\n", n, commands[n].summary)
 	}
-	fmt.Fprintln(w, "\nURLs: redis://host:6379/0, rediss://…, unix:///path, nats://host:4222, tls://…, memory://name")
+	fmt.Fprintln(w, "\nURLs: redis://host:6379/0, rediss://…, unix:///path, nats://host:4222, tls://…, mqtt://host:1883, mqtts://…, memory://name")
 	fmt.Fprintln(w, "\nRun 'eventpub <command> --help' for a command's flags.")
 }
 
