@@ -20,6 +20,12 @@ import (
 // in for a server configured to refuse credentials, which the shared
 // Mosquitto is not ours to reconfigure for.
 func fakeServer(t *testing.T, connack func(*packets.Connack)) string {
+	return fakeServerReplying(t, connack, nil)
+}
+
+// fakeServerReplying is fakeServer that also answers each other packet
+// with what reply returns (nothing when it returns nil).
+func fakeServerReplying(t *testing.T, connack func(*packets.Connack), reply func(*packets.ControlPacket) *packets.ControlPacket) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -67,6 +73,10 @@ func fakeServer(t *testing.T, connack func(*packets.Connack)) string {
 					}
 					if p.Type == packets.PINGREQ {
 						_, _ = packets.NewControlPacket(packets.PINGRESP).WriteTo(c)
+					} else if reply != nil {
+						if r := reply(p); r != nil {
+							_, _ = r.WriteTo(c)
+						}
 					}
 				}
 			}()
@@ -191,5 +201,41 @@ func TestTransportHidesPassword(t *testing.T) {
 		if strings.Contains(s, "hunter2") {
 			t.Errorf("the password shows in %q", s)
 		}
+	}
+}
+
+// TestRefusals checks how PUBACK and SUBACK refusals are classified.
+func TestRefusals(t *testing.T) {
+	codes := map[string]byte{"auth": 0x87, "topic": 0x90, "quota": 0x97, "other": 0x83}
+	addr := fakeServerReplying(t, func(*packets.Connack) {}, func(p *packets.ControlPacket) *packets.ControlPacket {
+		switch c := p.Content.(type) {
+		case *packets.Publish:
+			r := packets.NewControlPacket(packets.PUBACK)
+			r.Content.(*packets.Puback).PacketID = c.PacketID
+			r.Content.(*packets.Puback).ReasonCode = codes[c.Topic]
+			return r
+		case *packets.Subscribe:
+			r := packets.NewControlPacket(packets.SUBACK)
+			r.Content.(*packets.Suback).PacketID = c.PacketID
+			r.Content.(*packets.Suback).Reasons = []byte{0x87}
+			return r
+		}
+		return nil
+	})
+	tr := open(t, "mqtt://"+addr)
+	for topic, want := range map[string]error{"auth": transport.ErrAuth, "topic": transport.ErrInvalidChannel, "quota": transport.ErrUnavailable} {
+		if err := tr.Publish(ctxT(t), transport.Message{Channel: topic, Payload: []byte("x")}); !errors.Is(err, want) {
+			t.Errorf("PUBACK refusal on %q: %v, want %v", topic, err, want)
+		}
+	}
+	err := tr.Publish(ctxT(t), transport.Message{Channel: "other", Payload: []byte("x")})
+	if err == nil || errors.Is(err, transport.ErrUnavailable) || !strings.Contains(err.Error(), "0x83") {
+		t.Errorf("PUBACK 0x83: %v, want a permanent error naming the code", err)
+	}
+	if sub, err := tr.Subscribe(ctxT(t), "denied"); !errors.Is(err, transport.ErrAuth) {
+		if sub != nil {
+			sub.Close()
+		}
+		t.Errorf("SUBACK 0x87: %v, want ErrAuth", err)
 	}
 }

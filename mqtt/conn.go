@@ -124,6 +124,9 @@ func (t *Transport) run(l *link) {
 				t.down(l)
 			case <-t.ctx.Done():
 				t.down(l)
+				// A stalled link must not hold up Close: the DISCONNECT
+				// gets a second to be written.
+				_ = l.conn.SetWriteDeadline(time.Now().Add(time.Second))
 				_ = l.cli.Disconnect(&paho.Disconnect{ReasonCode: 0})
 				return
 			}

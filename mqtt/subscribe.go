@@ -78,12 +78,13 @@ func (t *Transport) subscribe(ctx context.Context, filters []string) (transport.
 
 	wctx, cancel := t.bound(ctx, l)
 	defer cancel()
-	for _, f := range added {
+	for i, f := range added {
 		t.mu.RLock()
 		id := t.filters[f].id
 		t.mu.RUnlock()
 		if sa, err := l.cli.Subscribe(wctx, t.subscribePacket(f, id)); err != nil {
-			t.release(s)
+			// Unsubscribe only from what the server did subscribe.
+			t.release(s, added[i:]...)
 			return nil, t.subscribeError(ctx, f, sa, err)
 		}
 	}
@@ -114,8 +115,8 @@ func (t *Transport) subscribeError(ctx context.Context, filter string, sa *paho.
 }
 
 // release unregisters s and unsubscribes from the filters no other
-// subscription uses. The caller holds subMu.
-func (t *Transport) release(s *subscription) {
+// subscription uses, but for those in skip. The caller holds subMu.
+func (t *Transport) release(s *subscription, skip ...string) {
 	t.mu.Lock()
 	delete(t.subs, s)
 	var gone []string
@@ -127,7 +128,9 @@ func (t *Transport) release(s *subscription) {
 		if st.refs--; st.refs == 0 {
 			delete(t.filters, f)
 			delete(t.byID, st.id)
-			gone = append(gone, f)
+			if !slices.Contains(skip, f) {
+				gone = append(gone, f)
+			}
 		}
 	}
 	l, closed := t.link, t.closed
