@@ -101,8 +101,10 @@ type Config struct {
 	// PUBCOMP, SUBACK) when the call's context has no deadline. Default 5 s.
 	PublishTimeout time.Duration
 	// SubscriptionBuffer is how many messages a Subscription holds for a
-	// slow reader; past it, messages for that subscription are dropped.
-	// Default 4096.
+	// slow reader. Past it, at QoS 0 messages for that subscription are
+	// dropped; at QoS 1 and 2 delivery on the transport waits for the
+	// reader (the server holds the rest), so nothing is lost but one
+	// unread subscription holds up the transport's others. Default 4096.
 	SubscriptionBuffer int
 }
 

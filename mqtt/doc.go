@@ -16,7 +16,11 @@
 // returns on PUBCOMP, exactly once between client and server. The QoS
 // also applies to subscriptions, and the server delivers each message at
 // the lower of the publish and subscription QoS. One publisher's messages
-// on one topic arrive in order (Capabilities.Ordered).
+// on one topic arrive in order (Capabilities.Ordered). A Subscription
+// buffers SubscriptionBuffer messages for its reader; past that, QoS 0
+// messages for it are dropped, while at QoS 1 and 2 delivery waits for the
+// reader (the server holds the rest), so a subscription nobody reads
+// holds up the others of its transport.
 //
 // PublishBatch writes every message in order, then waits for all their
 // acknowledgements, so up to the server's Receive Maximum (Mosquitto: 20)

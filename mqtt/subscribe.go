@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"slices"
 	"sync"
-	"sync/atomic"
 
 	"github.com/eclipse/paho.golang/paho"
 	"github.com/eventpub/eventpub/transport"
@@ -144,8 +143,7 @@ func (t *Transport) release(s *subscription, skip ...string) {
 }
 
 // onPublish hands a received message to every subscription that wants it.
-// It runs on paho's delivery goroutine and never blocks: a subscription
-// whose buffer is full loses the message.
+// It runs on paho's delivery goroutine; see deliver for a full buffer.
 func (t *Transport) onPublish(pr paho.PublishReceived) (bool, error) {
 	p := pr.Packet
 	msg := transport.Message{Channel: p.Topic, Payload: p.Payload}
@@ -213,7 +211,6 @@ type subscription struct {
 	ch      chan transport.Message
 	done    chan struct{}
 	once    sync.Once
-	dropped atomic.Uint64
 }
 
 // wants reports whether s takes a message on topic. When the server said
@@ -233,12 +230,25 @@ func (s *subscription) wants(topic, filter string, known bool) bool {
 	return false
 }
 
+// deliver hands m to s. At QoS 0 a full buffer loses m; at QoS 1 and 2
+// deliver waits for room (or for s to close), which holds back the
+// acknowledgement of m and, once paho's own buffer is full too, the
+// server's further deliveries to this connection: at least once holds
+// for a slow reader at the price of its transport's other subscriptions.
 func (s *subscription) deliver(m transport.Message) {
 	select {
 	case s.ch <- m:
+		return
 	case <-s.done:
+		return
 	default:
-		s.dropped.Add(1)
+	}
+	if s.t.cfg.QoS.level() == 0 {
+		return
+	}
+	select {
+	case s.ch <- m:
+	case <-s.done:
 	}
 }
 
@@ -277,7 +287,3 @@ func (s *subscription) Close() error {
 
 // end closes s when its transport closes.
 func (s *subscription) end() { s.once.Do(func() { close(s.done) }) }
-
-// Dropped reports how many messages were lost because the subscription's
-// buffer was full.
-func (s *subscription) Dropped() uint64 { return s.dropped.Load() }
