@@ -13,7 +13,7 @@ import (
 const (
 	DefaultConnectTimeout     = 2 * time.Second
 	DefaultReconnectWait      = 50 * time.Millisecond
-	DefaultMaxReconnectWait   = 2 * time.Second
+	DefaultMaxReconnectWait   = 500 * time.Millisecond
 	DefaultKeepAlive          = 3 * time.Second
 	DefaultPublishTimeout     = 5 * time.Second
 	DefaultSessionExpiry      = time.Hour
@@ -89,8 +89,9 @@ type Config struct {
 	// Default 2 s.
 	ConnectTimeout time.Duration
 	// ReconnectWait is the first pause before reconnecting; it doubles
-	// after each failed attempt up to MaxReconnectWait. Defaults 50 ms and
-	// 2 s. Reconnecting never gives up until Close.
+	// after each failed attempt up to MaxReconnectWait, with up to a quarter
+	// more as jitter. Defaults 50 ms and
+	// 500 ms. Reconnecting never gives up until Close.
 	ReconnectWait, MaxReconnectWait time.Duration
 	// KeepAlive is the MQTT keep-alive: a link silent this long is pinged,
 	// and one that does not answer is dropped and reconnected, which is
@@ -167,7 +168,7 @@ func WithUserPassword(user, password string) Option {
 func WithKeepAlive(d time.Duration) Option { return func(c *Config) { c.KeepAlive = d } }
 
 // WithReconnectWait sets the first and the largest pause between
-// reconnect attempts (defaults 50 ms and 2 s).
+// reconnect attempts (defaults 50 ms and 500 ms).
 func WithReconnectWait(first, max time.Duration) Option {
 	return func(c *Config) { c.ReconnectWait, c.MaxReconnectWait = first, max }
 }

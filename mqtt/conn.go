@@ -55,11 +55,12 @@ func (t *Transport) connect(ctx context.Context) (*link, error) {
 			t.noteLost(reasonError("connection to "+t.addr, d.ReasonCode, disconnectReason(d)))
 		},
 	})
+	recvMax := uint16(65535)
 	cp := &paho.Connect{
 		ClientID:   t.cfg.ClientID,
 		KeepAlive:  uint16(max(1, (t.cfg.KeepAlive+time.Second-1)/time.Second)),
 		CleanStart: !t.cfg.KeepSession,
-		Properties: &paho.ConnectProperties{RequestProblemInfo: true},
+		Properties: &paho.ConnectProperties{RequestProblemInfo: true, ReceiveMaximum: &recvMax},
 	}
 	if t.cfg.KeepSession {
 		exp := uint32(t.cfg.SessionExpiry / time.Second)

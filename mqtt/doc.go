@@ -72,7 +72,7 @@
 //
 // Open does not fail because the server is down: it makes one attempt,
 // then connects in the background, reconnecting forever with a backoff
-// that doubles from 50 ms to 2 s, with jitter. While the connection is
+// that doubles from 50 ms to 500 ms, with jitter. While the connection is
 // down, Publish, PublishBatch, Subscribe and Ping fail at once with
 // transport.ErrUnavailable. A publish waiting for its acknowledgement when
 // the link drops fails with ErrUnavailable as soon as the driver sees the
