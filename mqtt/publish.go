@@ -41,7 +41,7 @@ func (t *Transport) Publish(ctx context.Context, msg transport.Message) error {
 	if ack == nil {
 		return nil // QoS 0
 	}
-	w := t.newWaiter(ctx, l)
+	w := t.newWaiter(ctx)
 	defer w.stop()
 	return t.await(&w, ack)
 }
@@ -77,7 +77,7 @@ func (t *Transport) PublishBatch(ctx context.Context, msgs []transport.Message) 
 			results[i] = callError(ctx, "publish", err)
 		}
 	}
-	w := t.newWaiter(ctx, l)
+	w := t.newWaiter(ctx)
 	defer w.stop()
 	for i, ack := range acks {
 		if results[i] == nil && ack != nil {
@@ -154,23 +154,21 @@ func (t *Transport) send(ctx context.Context, cli *paho.Client, p *paho.Publish)
 		_, err := cli.Publish(ctx, p)
 		return nil, err
 	}
-	ack := make(chan packets.ControlPacket, 1)
+	ack := newAck()
 	_, err := cli.PublishWithOptions(withAck(ctx, ack), p, paho.PublishOptions{Method: paho.PublishMethod_AsyncSend})
 	if err != nil && !errors.Is(err, paho.ErrNetworkErrorAfterStored) {
 		return nil, err
 	}
 	// A failed write leaves the message in the session; the link's end
-	// (or, in a kept session, the resent message's acknowledgement)
-	// settles it.
+	// settles it (see trackingSession).
 	return ack, nil
 }
 
-// waiter bounds the waits for acknowledgements: by the caller's context,
-// the link (paho forgets what was in flight on a lost connection without
-// answering it) and, when the context has no deadline, PublishTimeout.
+// waiter bounds the waits for acknowledgements: by the caller's context
+// and, when it has no deadline, PublishTimeout. (A lost link answers each
+// waiting publish itself: see trackingSession.)
 type waiter struct {
 	ctx     context.Context
-	lost    <-chan struct{}
 	timer   *time.Timer
 	timeout <-chan time.Time
 }
@@ -179,8 +177,8 @@ type waiter struct {
 // and need one.
 var timers sync.Pool
 
-func (t *Transport) newWaiter(ctx context.Context, l *link) waiter {
-	w := waiter{ctx: ctx, lost: l.ctx.Done()}
+func (t *Transport) newWaiter(ctx context.Context) waiter {
+	w := waiter{ctx: ctx}
 	if _, ok := ctx.Deadline(); !ok {
 		if tm, ok := timers.Get().(*time.Timer); ok {
 			tm.Reset(t.cfg.PublishTimeout)
@@ -211,8 +209,6 @@ func (t *Transport) await(w *waiter, ack chan packets.ControlPacket) error {
 		case resp = <-ack:
 		case <-w.ctx.Done():
 			why = "ctx"
-		case <-w.lost:
-			why = "connection to " + t.addr + " lost before the publish was acknowledged"
 		case <-w.timeout:
 			why = fmt.Sprintf("no acknowledgement within PublishTimeout (%v)", t.cfg.PublishTimeout)
 		}

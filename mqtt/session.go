@@ -2,6 +2,7 @@ package mqtt
 
 import (
 	"context"
+	"sync"
 
 	"github.com/eclipse/paho.golang/packets"
 	"github.com/eclipse/paho.golang/paho/session"
@@ -12,28 +13,80 @@ import (
 // receives its acknowledgement.
 type ackKey struct{}
 
+// newAck returns a channel for one publish's acknowledgement. It has room
+// for two packets: the acknowledgement and the zero packet that says the
+// link was lost, which may both come, so that paho never blocks on it.
+func newAck() chan packets.ControlPacket { return make(chan packets.ControlPacket, 2) }
+
 // withAck returns a context that makes the PUBLISH sent with it report its
-// acknowledgement (PUBACK, PUBREC or PUBCOMP; a zero packet when the
-// session dropped it) on ack, which must have room for one packet.
+// acknowledgement (PUBACK, PUBREC or PUBCOMP) on ack, or a zero packet
+// when the link is lost first.
 func withAck(ctx context.Context, ack chan packets.ControlPacket) context.Context {
 	return context.WithValue(ctx, ackKey{}, ack)
 }
 
-// trackingSession is paho's in-memory session state with one change: a
+// trackingSession is paho's in-memory session state with two changes. A
 // PUBLISH added with a context from withAck reports its acknowledgement on
-// that channel. With paho's send-only publish (PublishMethod_AsyncSend),
-// which returns once the packet is written, this lets the driver write
-// many QoS 1 publishes in order and then wait for all their PUBACKs.
+// that channel: with paho's send-only publish (PublishMethod_AsyncSend),
+// which returns once the packet is written, the driver writes many QoS 1
+// publishes in order and then waits for all their PUBACKs. And when the
+// connection is lost, every publish still waiting hears of it at once
+// (paho's state forgets them silently, leaving a waiter to its deadline).
 type trackingSession struct {
 	*state.State
+	mu      sync.Mutex
+	waiting map[uint16]chan packets.ControlPacket // by packet id
 }
 
-func newSession() trackingSession { return trackingSession{state.NewInMemory()} }
+func newSession() *trackingSession {
+	return &trackingSession{State: state.NewInMemory(), waiting: map[uint16]chan packets.ControlPacket{}}
+}
 
 // AddToSession implements session.SessionManager.
-func (s trackingSession) AddToSession(ctx context.Context, p session.Packet, resp chan<- packets.ControlPacket) error {
-	if ack, ok := ctx.Value(ackKey{}).(chan packets.ControlPacket); ok && p.Type() == packets.PUBLISH {
-		resp = ack
+func (s *trackingSession) AddToSession(ctx context.Context, p session.Packet, resp chan<- packets.ControlPacket) error {
+	ack, ok := ctx.Value(ackKey{}).(chan packets.ControlPacket)
+	pub, isPub := p.(*packets.Publish)
+	if !ok || !isPub {
+		return s.State.AddToSession(ctx, p, resp)
 	}
-	return s.State.AddToSession(ctx, p, resp)
+	if err := s.State.AddToSession(ctx, p, ack); err != nil {
+		return err
+	}
+	// paho writes the packet after this returns, so no acknowledgement
+	// can come before it is recorded.
+	s.mu.Lock()
+	s.waiting[pub.PacketID] = ack
+	s.mu.Unlock()
+	return nil
+}
+
+// PacketReceived implements session.SessionManager.
+func (s *trackingSession) PacketReceived(recv *packets.ControlPacket, pubs chan<- *packets.Publish) error {
+	final := false
+	switch c := recv.Content.(type) {
+	case *packets.Puback, *packets.Pubcomp:
+		final = true
+	case *packets.Pubrec:
+		final = c.ReasonCode >= rcUnspecified
+	}
+	if final {
+		s.mu.Lock()
+		delete(s.waiting, recv.PacketID())
+		s.mu.Unlock()
+	}
+	return s.State.PacketReceived(recv, pubs)
+}
+
+// ConnectionLost implements session.SessionManager.
+func (s *trackingSession) ConnectionLost(dp *packets.Disconnect) error {
+	s.mu.Lock()
+	for id, ack := range s.waiting {
+		select {
+		case ack <- packets.ControlPacket{}:
+		default:
+		}
+		delete(s.waiting, id)
+	}
+	s.mu.Unlock()
+	return s.State.ConnectionLost(dp)
 }

@@ -20,7 +20,7 @@ type Transport struct {
 	cfg    Config
 	addr   string // host:port to dial
 	useTLS bool
-	sess   trackingSession
+	sess   *trackingSession
 
 	ctx    context.Context // ends at Close; bounds connecting
 	cancel context.CancelFunc
