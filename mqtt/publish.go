@@ -34,16 +34,23 @@ func (t *Transport) Publish(ctx context.Context, msg transport.Message) error {
 	if err != nil {
 		return err
 	}
-	ack, err := t.send(ctx, l.cli, p)
+	// One publish takes paho's own blocking path, as a program using paho
+	// by hand would; PacketTimeout (PublishTimeout) bounds it.
+	pr, err := l.cli.Publish(ctx, p)
+	if pr != nil && pr.ReasonCode >= rcUnspecified {
+		reason := ""
+		if pr.Properties != nil {
+			reason = pr.Properties.ReasonString
+		}
+		return reasonError("publish", pr.ReasonCode, reason)
+	}
 	if err != nil {
+		if errors.Is(err, paho.ErrInvalidArguments) {
+			return fmt.Errorf("eventpub/mqtt: publish on %s: %w", transport.QuoteChannel(msg.Channel), err)
+		}
 		return callError(ctx, "publish", err)
 	}
-	if ack == nil {
-		return nil // QoS 0
-	}
-	w := t.newWaiter(ctx)
-	defer w.stop()
-	return t.await(&w, ack)
+	return nil
 }
 
 // PublishBatch writes every message in order without waiting in between,

@@ -31,31 +31,35 @@ func withAck(ctx context.Context, ack chan packets.ControlPacket) context.Contex
 // which returns once the packet is written, the driver writes many QoS 1
 // publishes in order and then waits for all their PUBACKs. And when the
 // connection is lost, every publish still waiting hears of it at once
-// (paho's state forgets them silently, leaving a waiter to its deadline).
+// (paho's state forgets them silently, leaving a waiter to its deadline);
+// in a kept session only the withAck ones do.
 type trackingSession struct {
 	*state.State
+	kept    bool // the server keeps the session: paho resends after a reconnect
 	mu      sync.Mutex
-	waiting map[uint16]chan packets.ControlPacket // by packet id
+	waiting map[uint16]chan<- packets.ControlPacket // by packet id
 }
 
-func newSession() *trackingSession {
-	return &trackingSession{State: state.NewInMemory(), waiting: map[uint16]chan packets.ControlPacket{}}
+func newSession(kept bool) *trackingSession {
+	return &trackingSession{State: state.NewInMemory(), kept: kept, waiting: map[uint16]chan<- packets.ControlPacket{}}
 }
 
 // AddToSession implements session.SessionManager.
 func (s *trackingSession) AddToSession(ctx context.Context, p session.Packet, resp chan<- packets.ControlPacket) error {
-	ack, ok := ctx.Value(ackKey{}).(chan packets.ControlPacket)
 	pub, isPub := p.(*packets.Publish)
-	if !ok || !isPub {
+	if !isPub {
 		return s.State.AddToSession(ctx, p, resp)
 	}
-	if err := s.State.AddToSession(ctx, p, ack); err != nil {
+	if ack, ok := ctx.Value(ackKey{}).(chan packets.ControlPacket); ok {
+		resp = ack
+	}
+	if err := s.State.AddToSession(ctx, p, resp); err != nil {
 		return err
 	}
 	// paho writes the packet after this returns, so no acknowledgement
 	// can come before it is recorded.
 	s.mu.Lock()
-	s.waiting[pub.PacketID] = ack
+	s.waiting[pub.PacketID] = resp
 	s.mu.Unlock()
 	return nil
 }
@@ -81,9 +85,14 @@ func (s *trackingSession) PacketReceived(recv *packets.ControlPacket, pubs chan<
 func (s *trackingSession) ConnectionLost(dp *packets.Disconnect) error {
 	s.mu.Lock()
 	for id, ack := range s.waiting {
-		select {
-		case ack <- packets.ControlPacket{}:
-		default:
+		// paho's own response channels have room for one packet: in a
+		// kept session the acknowledgement of the resent message still
+		// goes there, so they are left to their deadline.
+		if !s.kept || cap(ack) > 1 {
+			select {
+			case ack <- packets.ControlPacket{}: // paho answers a blocking Publish with an error
+			default:
+			}
 		}
 		delete(s.waiting, id)
 	}

@@ -67,7 +67,7 @@ func New(ctx context.Context, cfg Config) (*Transport, error) {
 	}
 	useTLS, addr, _ := splitServer(cfg.Server)
 	t := &Transport{
-		cfg: cfg, addr: addr, useTLS: useTLS || cfg.TLS != nil, sess: newSession(),
+		cfg: cfg, addr: addr, useTLS: useTLS || cfg.TLS != nil, sess: newSession(cfg.KeepSession),
 		done: make(chan struct{}), lastErr: errDown,
 		subs: map[*subscription]struct{}{}, filters: map[string]*filterState{}, byID: map[int]string{},
 	}
