@@ -98,8 +98,9 @@ type Config struct {
 	// how a stalled link is found (within about twice KeepAlive). Default
 	// 3 s; whole seconds on the wire.
 	KeepAlive time.Duration
-	// PublishTimeout bounds the wait for an acknowledgement (PUBACK,
-	// PUBCOMP, SUBACK) when the call's context has no deadline. Default 5 s.
+	// PublishTimeout bounds the wait for an acknowledgement: always for
+	// Publish, and for PublishBatch, Subscribe and Ping when their
+	// context has no deadline. Default 5 s.
 	PublishTimeout time.Duration
 	// SubscriptionBuffer is how many messages a Subscription holds for a
 	// slow reader. Past it, at QoS 0 messages for that subscription are

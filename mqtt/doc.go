@@ -76,7 +76,8 @@
 // down, Publish, PublishBatch, Subscribe and Ping fail at once with
 // transport.ErrUnavailable. A publish waiting for its acknowledgement when
 // the link drops fails with ErrUnavailable as soon as the driver sees the
-// loss. A link that stalls with the connection open is found by the MQTT
+// loss (in a kept session, a single Publish waits for the acknowledgement
+// of paho's resend after the reconnect, up to PublishTimeout). A link that stalls with the connection open is found by the MQTT
 // keep-alive (default 3 s: dropped within about 6 s), after which calls
 // fail fast again. Subscriptions are renewed on every reconnect, before
 // publishing resumes; messages sent while the link was down are lost to

@@ -20,8 +20,10 @@ import (
 // returns when the server's PUBACK arrives, with QoS 2 on PUBCOMP, with
 // QoS 0 once the packet is written. While the connection is down it fails
 // at once with ErrUnavailable; a link lost before the acknowledgement
-// also gives ErrUnavailable (the message may or may not have arrived).
-// Without a deadline on ctx the wait is bounded by PublishTimeout.
+// also gives ErrUnavailable as soon as the driver sees the loss (the
+// message may or may not have arrived; in a kept session paho resends it
+// and Publish waits for that acknowledgement instead). The wait is
+// bounded by ctx and by PublishTimeout, whichever ends first.
 func (t *Transport) Publish(ctx context.Context, msg transport.Message) error {
 	if err := ctx.Err(); err != nil {
 		return err
