@@ -3,6 +3,7 @@ package mqtt_test
 import (
 	"context"
 	"errors"
+	"strconv"
 	"testing"
 	"time"
 
@@ -162,4 +163,33 @@ func TestPersistentSession(t *testing.T) {
 	defer back.Close()
 	expectMsg(t, back, ch, "while away 1")
 	expectMsg(t, back, ch, "while away 2")
+}
+
+// TestSlowReaderLosesNothing checks a QoS 1 subscription that is not read
+// while 3000 messages arrive gets them all, in order, once read: past its
+// buffer, delivery waits, and the client's Receive Maximum keeps the
+// server (Mosquitto: 20 in flight, 1000 queued by default) from dropping.
+func TestSlowReaderLosesNothing(t *testing.T) {
+	url := brokerURL(t)
+	pub, subT := open(t, url), open(t, url, mqtt.WithSubscriptionBuffer(10))
+	ch := unique("slow")
+	sub, err := subT.Subscribe(ctxT(t), ch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	const n = 3000
+	batch := make([]transport.Message, 250)
+	for i := 0; i < n; i += len(batch) {
+		for j := range batch {
+			batch[j] = transport.Message{Channel: ch, Payload: []byte(strconv.Itoa(i + j))}
+		}
+		if err := pub.PublishBatch(ctxT(t), batch); err != nil {
+			t.Fatal(err)
+		}
+	}
+	time.Sleep(500 * time.Millisecond) // the reader is away
+	for i := range n {
+		expectMsg(t, sub, ch, strconv.Itoa(i))
+	}
 }
