@@ -15,10 +15,10 @@
 //
 // URLs name a broker: redis://host:6379/0, rediss://…, unix:///path,
 // nats://host:4222, tls://…, amqp://user:pass@host:5672/vhost, amqps://…,
-// kafka://host:9092,host2:9092, memory://name. Channels default to the three
-// CodeWorm channels (codeworm:logs, codeworm:events, codeworm:stats; the
-// prefix is --namespace). Flags may come before or after the arguments; "--"
-// ends the flags. Help and the version go to stdout with exit code 0.
+// mqtt://host:1883, mqtts://…, kafka://host:9092,host2:9092, memory://name.
+// Channels default to the three CodeWorm channels (codeworm:logs,
+// codeworm:events, codeworm:stats; the prefix is --namespace). Flags may
+// come before or after the arguments; "--" ends the flags. Help and the version go to stdout with exit code 0.
 // Errors are one line on stderr with a non-zero exit code: 2 for a usage
 // mistake (an unknown flag, a missing or extra argument), 130 when an
 // interrupt (Ctrl-C) ended a command early (143 for SIGTERM), 1 for
@@ -46,6 +46,7 @@ import (
 	_ "github.com/eventpub/eventpub/amqp"
 	_ "github.com/eventpub/eventpub/kafka"
 	_ "github.com/eventpub/eventpub/memory"
+	_ "github.com/eventpub/eventpub/mqtt"
 	_ "github.com/eventpub/eventpub/nats"
 	_ "github.com/eventpub/eventpub/redis"
 	"github.com/eventpub/eventpub/transport"
@@ -181,7 +182,8 @@ func usage(w io.Writer) {
 		fmt.Fprintf(w, "  %-8s %s\n", n, commands[n].summary)
 	}
 	fmt.Fprintln(w, "\nURLs: redis://host:6379/0, rediss://…, unix:///path, nats://host:4222, tls://…,")
-	fmt.Fprintln(w, "      amqp://user:pass@host:5672/vhost, amqps://…, kafka://host:9092,host2:9092, memory://name")
+	fmt.Fprintln(w, "      amqp://user:pass@host:5672/vhost, amqps://…, mqtt://host:1883, mqtts://…,")
+	fmt.Fprintln(w, "      kafka://host:9092,host2:9092, memory://name")
 	fmt.Fprintln(w, "\nRun 'eventpub <command> --help' for a command's flags.")
 }
 

@@ -27,7 +27,7 @@ type backend struct {
 
 // backends returns every broker to test: embedded ones always, real
 // servers when EVENTPUB_REDIS_URL / EVENTPUB_NATS_URL are set, and RabbitMQ
-// when one listens (see amqpBackends).
+// and MQTT when a server answers (see amqpBackends, mqttBackends).
 func backends(t testing.TB) []backend {
 	var out []backend
 	mr := brokertest.StartMiniredis(t)
@@ -39,6 +39,7 @@ func backends(t testing.TB) []backend {
 	out = append(out, amqpBackends(t)...)
 	out = append(out, kafkaBackends(t)...)
 	out = append(out, redisStreamsBackends(t)...)
+	out = append(out, mqttBackends(t)...)
 	return out
 }
 

@@ -1,0 +1,67 @@
+package mqtt_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/eventpub/eventpub/transport"
+)
+
+// TestLinkLostWhileWaiting checks a publish waiting for its PUBACK when
+// the link breaks fails with ErrUnavailable as soon as the driver sees the
+// loss, not when its own deadline ends (paho forgets what was in flight
+// on a lost connection without answering it), and that publishing works
+// again after.
+func TestLinkLostWhileWaiting(t *testing.T) {
+	url, proxy := proxied(t)
+	tr := open(t, url)
+	ch := unique("inflight")
+	if err := tr.Publish(ctxT(t), transport.Message{Channel: ch, Payload: []byte("up")}); err != nil {
+		t.Fatal(err)
+	}
+	proxy.StallReplies() // the server gets the publishes; no PUBACK comes back
+	type res struct {
+		err  error
+		took time.Duration
+	}
+	done := make(chan res, 2)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	go func() {
+		start := time.Now()
+		err := tr.Publish(ctx, transport.Message{Channel: ch, Payload: []byte("in flight")})
+		done <- res{err, time.Since(start)}
+	}()
+	go func() {
+		start := time.Now()
+		batch := []transport.Message{{Channel: ch, Payload: []byte("b1")}, {Channel: ch, Payload: []byte("b2")}}
+		err := tr.PublishBatch(ctx, batch)
+		done <- res{err, time.Since(start)}
+	}()
+	time.Sleep(200 * time.Millisecond)
+	proxy.CutHard()
+	for range 2 {
+		select {
+		case r := <-done:
+			if !errors.Is(r.err, transport.ErrUnavailable) {
+				t.Fatalf("publish in flight when the link broke: %v after %v, want ErrUnavailable", r.err, r.took)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("a publish in flight still waits 5 s after the link broke")
+		}
+	}
+	proxy.Pass()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		err := tr.Publish(ctxT(t), transport.Message{Channel: ch, Payload: []byte("again")})
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("publishing still fails 10 s after the link came back: %v", err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
