@@ -31,7 +31,8 @@ the benchmark program in [bench/](../bench) on %s. Every row runs its
 sides interleaved: one warm-up round, then %d measured rounds (3 for the
 queue-memory row), each round running every side once in a rotating order,
 so all sides see the same machine load. The table gives the median of the
-rounds, the half range of the rounds around it (±), and the ratio of the
+rounds, half the interquartile range of the rounds in percent of the
+median (±, how noisy the row was), and the ratio of the
 medians, turned so that **above 1× eventpub is better** (faster, or less
 memory); losses are in bold and stay in the table. Payloads are 180 bytes.
 
@@ -90,6 +91,7 @@ memory); losses are in bold and stay in the table. Payloads are 180 bytes.
 | Redis | %s |
 | NATS | %s |
 | load average (1/5/15 min) | %s at the start, %s at the end |
+| rounds | %d measured after one warm-up (3 for the queue-memory row), scale %g |
 | run time | %s |
 | command | `+"`%s`"+` |
 
@@ -101,15 +103,15 @@ ran, which is why the rows are interleaved and why the ± column matters.
 `+"```sh"+`
 # Redis on 127.0.0.1:6379 and NATS with JetStream on 127.0.0.1:4222, or:
 export EVENTPUB_REDIS_URL=redis://127.0.0.1:6379/0 EVENTPUB_NATS_URL=nats://127.0.0.1:4222
-cd bench && go run . -out ../docs            # about 3 to 5 minutes; rewrites this page and the chart
-cd bench && go run . -only 'NATS core' -rounds 9   # one row, printed only
-cd bench && go test ./...                    # the program's own tests
+cd bench && go run . -out ../docs               # 3 to 5 minutes; rewrites this page and the chart
+cd bench && go run . -only 'NATS core' -rounds 9 # one row, printed only
+cd bench && go test ./...                       # the program's own tests
 `+"```"+`
 
 `+"`-scale 0.1`"+` makes a quick, noisier run; `+"`-tags nosonic`"+` leaves sonic out
 on a Go version it does not support. A row whose broker does not answer is
 printed as skipped with the reason.
-`, m.Date, m.CPUs, m.CPU, m.Memory, m.OS, m.GoVersion, m.Redis, m.NATS, m.LoadStart, m.LoadEnd, m.Elapsed, m.Command)
+`, m.Date, m.CPUs, m.CPU, m.Memory, m.OS, m.GoVersion, m.Redis, m.NATS, m.LoadStart, m.LoadEnd, m.Rounds, m.Scale, m.Elapsed, m.Command)
 	return b.String()
 }
 

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"strconv"
 	"strings"
 	"time"
 
@@ -119,7 +120,7 @@ func describeMachine(e *env) machine {
 		GoVersion: runtime.Version(),
 		OS:        runtime.GOOS + "/" + runtime.GOARCH,
 		CPU:       procField("/proc/cpuinfo", "model name"),
-		Memory:    procField("/proc/meminfo", "MemTotal"),
+		Memory:    memTotal(),
 		LoadStart: loadavg(),
 		Rounds:    e.rounds,
 		Scale:     e.scale,
@@ -163,4 +164,14 @@ func loadavg() string {
 		return "unknown"
 	}
 	return fmt.Sprintf("%s %s %s", f[0], f[1], f[2])
+}
+
+// memTotal is the machine's memory in GiB, from /proc/meminfo.
+func memTotal() string {
+	v := strings.TrimSuffix(procField("/proc/meminfo", "MemTotal"), " kB")
+	kb, err := strconv.ParseFloat(v, 64)
+	if err != nil {
+		return "unknown"
+	}
+	return fmt.Sprintf("%.1f GiB", kb/(1<<20))
 }

@@ -33,7 +33,7 @@ import (
 
 func main() {
 	var (
-		rounds   = flag.Int("rounds", 7, "measured rounds per row (after one warm-up round)")
+		rounds   = flag.Int("rounds", 15, "measured rounds per row (after one warm-up round)")
 		out      = flag.String("out", "", "directory to write BENCHMARKS.md and benchmarks.png into (empty: print only)")
 		redisURL = flag.String("redis", envOr("EVENTPUB_REDIS_URL", "redis://127.0.0.1:6379/0"), "Redis URL")
 		natsURL  = flag.String("nats", envOr("EVENTPUB_NATS_URL", "nats://127.0.0.1:4222"), "NATS URL (JetStream enabled)")

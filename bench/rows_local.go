@@ -110,7 +110,7 @@ func localSpecs() []spec {
 				"data":      data,
 			}
 			pub := eventpub.New(discard{})
-			n := e.n(50000)
+			n := e.n(200000)
 			var buf bytes.Buffer
 			std := json.NewEncoder(&buf)
 			std.SetEscapeHTML(false)

@@ -69,7 +69,7 @@ func natsSpecs() []spec {
 			}
 			subj := e.name("bench.core.")
 			msg := transport.Message{Channel: subj, Payload: e.payload}
-			n := e.n(500000)
+			n := e.n(1000000)
 			ctx := context.Background()
 			return []contender{
 				{"eventpub", func() (sample, error) {
@@ -122,7 +122,7 @@ func natsSpecs() []spec {
 				cleanup()
 				return nil, nil, err
 			}
-			n := e.n(20000)
+			n := e.n(50000)
 			ctx := context.Background()
 			stall := jetstream.WithStallWait(30 * time.Second)
 			return []contender{
@@ -165,7 +165,7 @@ func natsSpecs() []spec {
 			if err != nil {
 				return nil, nil, err
 			}
-			sides, _, err := asyncVsSync(e, tr, e.n(20000))
+			sides, _, err := asyncVsSync(e, tr, e.n(30000))
 			return sides, cleanup, err
 		},
 	}}

@@ -162,7 +162,7 @@ func redisSpecs() []spec {
 				return nil, nil, err
 			}
 			ch := e.name("bench:async:")
-			n := e.n(200000)
+			n := e.n(300000)
 			ctx := context.Background()
 			return []contender{
 				{"eventpub", func() (sample, error) {

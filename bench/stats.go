@@ -103,18 +103,27 @@ func formatValue(u Unit, v float64) string {
 	return fmt.Sprintf("%.0f %s", v, u.Name)
 }
 
-// spread is the half range of the samples around the median in percent,
-// a plain word on how noisy the row was.
+// spread is half the interquartile range of the samples in percent of
+// their median: a plain word on how noisy the row was, which one outlier
+// round does not dominate.
 func spread(xs []float64) float64 {
 	m := median(xs)
 	if len(xs) < 2 || m == 0 || math.IsNaN(m) {
 		return 0
 	}
-	lo, hi := xs[0], xs[0]
-	for _, x := range xs {
-		lo, hi = min(lo, x), max(hi, x)
+	return (quantile(xs, 0.75) - quantile(xs, 0.25)) / 2 / m * 100
+}
+
+// quantile interpolates linearly between the sorted samples.
+func quantile(xs []float64, q float64) float64 {
+	s := append([]float64(nil), xs...)
+	sort.Float64s(s)
+	pos := q * float64(len(s)-1)
+	lo := int(pos)
+	if lo >= len(s)-1 {
+		return s[len(s)-1]
 	}
-	return (hi - lo) / 2 / m * 100
+	return s[lo] + (pos-float64(lo))*(s[lo+1]-s[lo])
 }
 
 func sideCell(u Unit, s Side) string {
@@ -143,11 +152,7 @@ func renderTable(rows []Row) string {
 			peers = append(peers, p.Name+" "+sideCell(r.Unit, p))
 			ratios = append(ratios, formatRatio(ratio(r.Unit, r.Eventpub.Median(), p.Median()))+" vs "+p.Name)
 		}
-		what := r.What
-		if r.Note != "" {
-			what += " (" + r.Note + ")"
-		}
-		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", escape(what), escape(sideCell(r.Unit, r.Eventpub)),
+		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", escape(r.What), escape(sideCell(r.Unit, r.Eventpub)),
 			escape(strings.Join(peers, "; ")), escape(strings.Join(ratios, "; ")))
 	}
 	return b.String()
