@@ -51,6 +51,10 @@ memory); losses are in bold and stay in the table. Payloads are 180 bytes.
   goroutines for a fixed time; eventpub is the redis driver's `+"`Publish`"+`
   (which coalesces concurrent calls into pipelines), against go-redis
   `+"`Client.Publish`"+` and go-redis `+"`Client.AutoPipeline()`"+` (v9.23).
+- **Redis sync Publish, 1 goroutine** and **JetStream sync Publish**: one
+  caller waiting for each publish (for JetStream, for its ack) for a fixed
+  time; the driver against go-redis `+"`Client.Publish`"+` and
+  `+"`jetstream.Publish`"+`.
 - **Redis WithAsync**: one goroutine hands messages to
   `+"`eventpub.WithAsync`"+` and `+"`Close`"+` waits until Redis confirmed every
   one; the peer is a go-redis pipeline of 64 PUBLISH commands written by
@@ -103,9 +107,9 @@ ran, which is why the rows are interleaved and why the ± column matters.
 `+"```sh"+`
 # Redis on 127.0.0.1:6379 and NATS with JetStream on 127.0.0.1:4222, or:
 export EVENTPUB_REDIS_URL=redis://127.0.0.1:6379/0 EVENTPUB_NATS_URL=nats://127.0.0.1:4222
-cd bench && go run . -out ../docs               # 3 to 5 minutes; rewrites this page and the chart
-cd bench && go run . -only 'NATS core' -rounds 9 # one row, printed only
-cd bench && go test ./...                       # the program's own tests
+cd bench && go run . -out ../docs -readme ../README.md   # 3 to 5 minutes; rewrites this page, the chart and the README's summary
+cd bench && go run . -only 'NATS core' -rounds 9        # one row, printed only
+cd bench && go test ./...                               # the program's own tests
 `+"```"+`
 
 `+"`-scale 0.1`"+` makes a quick, noisier run; `+"`-tags nosonic`"+` leaves sonic out

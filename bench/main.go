@@ -4,7 +4,10 @@
 // side sees the same machine load, and writes the medians and ratios as
 // docs/BENCHMARKS.md and a chart, docs/benchmarks.png:
 //
-//	cd bench && go run . -out ../docs
+//	cd bench && go run . -out ../docs -readme ../README.md
+//
+// (-readme also rewrites the summary table between the bench markers in
+// the README's Performance section.)
 //
 // It is a module of its own so that its peers stay out of the library's
 // go.mod; its replace directive makes it measure the checkout it sits in.
@@ -38,6 +41,7 @@ func main() {
 		redisURL = flag.String("redis", envOr("EVENTPUB_REDIS_URL", "redis://127.0.0.1:6379/0"), "Redis URL")
 		natsURL  = flag.String("nats", envOr("EVENTPUB_NATS_URL", "nats://127.0.0.1:4222"), "NATS URL (JetStream enabled)")
 		scale    = flag.Float64("scale", 1, "multiply every message count and duration (0.1 for a quick look)")
+		readme   = flag.String("readme", "", "also rewrite the summary between the bench markers in this README (e.g. ../README.md)")
 		only     = flag.String("only", "", "run only the rows whose title matches this regexp")
 		child    = flag.String("child", "", "internal: measure one side of the queue-memory row and print JSON")
 		childN   = flag.Int("child-n", 100000, "internal: messages for -child")
@@ -89,6 +93,13 @@ func main() {
 		os.Exit(1)
 	}
 	fmt.Fprintf(os.Stderr, "bench: wrote %s and %s\n", filepath.Join(*out, "BENCHMARKS.md"), filepath.Join(*out, "benchmarks.png"))
+	if *readme != "" {
+		if err := updateReadme(*readme, m, rows); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		fmt.Fprintf(os.Stderr, "bench: rewrote the summary in %s\n", *readme)
+	}
 }
 
 func envOr(k, def string) string {

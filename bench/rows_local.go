@@ -138,9 +138,9 @@ func localSpecs() []spec {
 
 func specs() []spec {
 	var all []spec
-	all = append(all, redisSpecs()[:2]...)
-	all = append(all, natsSpecs()[:2]...)
+	r, n := redisSpecs(), natsSpecs()
+	all = append(all, r[0], r[2], n[0], n[1])
 	all = append(all, localSpecs()...)
-	all = append(all, redisSpecs()[2], natsSpecs()[2])
+	all = append(all, r[3], n[3], r[1], n[2])
 	return all
 }

@@ -154,6 +154,41 @@ func natsSpecs() []spec {
 				}, nil
 		},
 	}, {
+		what:  "JetStream sync Publish (waits for the ack), 1 goroutine",
+		short: "JetStream sync, 1 goroutine",
+		unit:  msgPerSec,
+		needs: "nats",
+		setup: func(e *env) ([]contender, func(), error) {
+			stream, subj := e.name("BENCHJSSYNC"), e.name("bench.jssync.")
+			tr, cleanup, err := openJetStream(e, stream, subj)
+			if err != nil {
+				return nil, nil, err
+			}
+			nc, err := natsgo.Connect(e.natsURL)
+			if err != nil {
+				cleanup()
+				return nil, nil, err
+			}
+			js, err := jetstream.New(nc)
+			if err != nil {
+				cleanup()
+				return nil, nil, err
+			}
+			msg := transport.Message{Channel: subj, Payload: e.payload}
+			d := e.d(500 * time.Millisecond)
+			return []contender{
+				{"eventpub", func() (sample, error) {
+					return syncFor(d, func(ctx context.Context) error { return tr.Publish(ctx, msg) })
+				}},
+				{"jetstream Publish", func() (sample, error) {
+					return syncFor(d, func(ctx context.Context) error {
+						_, err := js.Publish(ctx, subj, e.payload)
+						return err
+					})
+				}},
+			}, func() { nc.Close(); cleanup() }, nil
+		},
+	}, {
 		what:  "JetStream: async PublishEvent vs sync, 1 goroutine",
 		short: "JetStream: async ÷ sync PublishEvent",
 		note:  "both sides eventpub; async until all acked",

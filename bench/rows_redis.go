@@ -147,6 +147,32 @@ func redisSpecs() []spec {
 				}, nil
 		},
 	}, {
+		what:  "Redis sync Publish, 1 goroutine",
+		short: "Redis sync, 1 goroutine",
+		unit:  msgPerSec,
+		needs: "redis",
+		setup: func(e *env) ([]contender, func(), error) {
+			tr, err := openRedis(e)
+			if err != nil {
+				return nil, nil, err
+			}
+			c, err := goRedis(e)
+			if err != nil {
+				return nil, nil, err
+			}
+			ch := e.name("bench:sync1:")
+			msg := transport.Message{Channel: ch, Payload: e.payload}
+			d := e.d(500 * time.Millisecond)
+			return []contender{
+				{"eventpub", func() (sample, error) {
+					return syncFor(d, func(ctx context.Context) error { return tr.Publish(ctx, msg) })
+				}},
+				{"go-redis Publish", func() (sample, error) {
+					return syncFor(d, func(ctx context.Context) error { return c.Publish(ctx, ch, e.payload).Err() })
+				}},
+			}, func() { tr.Close(); c.Close() }, nil
+		},
+	}, {
 		what:  "Redis WithAsync, 1 goroutine, until all acked",
 		short: "Redis async vs pipeline of 64",
 		note:  "peer: PUBLISH pipelined 64 deep by hand, the server's limit as redis-benchmark -P 64 would show it",

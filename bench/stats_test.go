@@ -149,3 +149,18 @@ func TestWriteChartIsAPNG(t *testing.T) {
 		t.Error("a chart of no rows that ran did not fail")
 	}
 }
+
+func TestReplaceBetweenKeepsTheRest(t *testing.T) {
+	doc := "# x\n\n" + readmeStart + "\nold\n" + readmeEnd + "\n\nafter\n"
+	got, err := replaceBetween(doc, "new\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "# x\n\n" + readmeStart + "\nnew\n" + readmeEnd + "\n\nafter\n"
+	if got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+	if _, err := replaceBetween("no markers", "x"); err == nil {
+		t.Error("a README without markers was rewritten")
+	}
+}
