@@ -79,11 +79,12 @@ func writeChart(path, title string, rows []Row) error {
 		}
 		names[j] = b.label
 		labels.XYs[j] = plotter.XY{X: v, Y: float64(j)}
-		labels.Labels[j] = fmt.Sprintf(" %.2f× ", b.ratio)
+		labels.Labels[j] = fmt.Sprintf("  %.2f×  ", b.ratio)
 		lo, hi = min(lo, v), max(hi, v)
 	}
 	p := plot.New()
 	p.Title.Text = title
+	p.Title.Padding = vg.Points(10)
 	p.X.Label.Text = "eventpub ÷ peer (log scale; right of 1× eventpub is better)"
 	p.X.Tick.Marker = logTicks{}
 	p.X.Min, p.X.Max = lo-0.25, hi+0.35

@@ -22,6 +22,7 @@ func openJetStream(e *env, stream string, subjects ...string) (*epnats.Transport
 	defer cancel()
 	tr, err := epnats.Open(ctx, e.natsURL, epnats.WithJetStream(epnats.JetStreamConfig{
 		Stream: stream, Subjects: subjects, MaxBytes: 1 << 30,
+		MaxAge: time.Hour, // gone within the hour should a run be cut short
 	}))
 	if err != nil {
 		return nil, nil, err
