@@ -88,6 +88,7 @@ memory); losses are in bold and stay in the table. Payloads are 180 bytes.
 | | |
 |---|---|
 | date | %s |
+| eventpub | commit %s |
 | CPUs | %d (%s) |
 | memory | %s |
 | OS | %s |
@@ -115,7 +116,7 @@ cd bench && go test ./...                               # the program's own test
 `+"`-scale 0.1`"+` makes a quick, noisier run; `+"`-tags nosonic`"+` leaves sonic out
 on a Go version it does not support. A row whose broker does not answer is
 printed as skipped with the reason.
-`, m.Date, m.CPUs, m.CPU, m.Memory, m.OS, m.GoVersion, m.Redis, m.NATS, m.LoadStart, m.LoadEnd, m.Rounds, m.Scale, m.Elapsed, m.Command)
+`, m.Date, m.Commit, m.CPUs, m.CPU, m.Memory, m.OS, m.GoVersion, m.Redis, m.NATS, m.LoadStart, m.LoadEnd, m.Rounds, m.Scale, m.Elapsed, m.Command)
 	return b.String()
 }
 

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"os"
+	"os/exec"
 	"runtime"
 	"strconv"
 	"strings"
@@ -108,6 +109,7 @@ type machine struct {
 	Redis, NATS                      string
 	LoadStart, LoadEnd               string
 	Command                          string
+	Commit                           string
 	Rounds                           int
 	Scale                            float64
 	Elapsed                          time.Duration
@@ -124,6 +126,7 @@ func describeMachine(e *env) machine {
 		LoadStart: loadavg(),
 		Rounds:    e.rounds,
 		Scale:     e.scale,
+		Commit:    gitCommit(),
 		Redis:     "not reached",
 		NATS:      "not reached",
 	}
@@ -174,4 +177,14 @@ func memTotal() string {
 		return "unknown"
 	}
 	return fmt.Sprintf("%.1f GiB", kb/(1<<20))
+}
+
+// gitCommit names the checkout measured (the replace directive points at
+// it), "-dirty" when it has uncommitted changes.
+func gitCommit() string {
+	out, err := exec.Command("git", "-C", "..", "describe", "--always", "--dirty", "--abbrev=12").Output()
+	if err != nil {
+		return "unknown (not a git checkout)"
+	}
+	return strings.TrimSpace(string(out))
 }

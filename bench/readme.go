@@ -18,9 +18,9 @@ const (
 // date and machine so a reader knows where the figures come from.
 func renderSummary(m machine, rows []Row) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "Measured by `bench/` on %s (%d CPUs, load average %s at the start; %d interleaved rounds, medians). "+
+	fmt.Fprintf(&b, "Measured by `bench/` on %s (commit %s, %d CPUs, load average %s at the start; %d interleaved rounds, medians). "+
 		"Above 1× eventpub is faster or smaller; the full table, the machine and how to re-run it are in "+
-		"[docs/BENCHMARKS.md](docs/BENCHMARKS.md).\n\n", m.Date, m.CPUs, m.LoadStart, m.Rounds)
+		"[docs/BENCHMARKS.md](docs/BENCHMARKS.md).\n\n", m.Date, m.Commit, m.CPUs, m.LoadStart, m.Rounds)
 	b.WriteString("| comparison | eventpub | peer | ratio |\n|---|---|---|---|\n")
 	for _, r := range rows {
 		if r.Skipped != "" {
