@@ -123,7 +123,9 @@ func TestLinkStateOverNATS(t *testing.T) {
 			case <-done:
 				return
 			case <-time.After(50 * time.Millisecond):
-				_ = pub.Publish(context.Background(), transport.Message{Channel: "codeworm:logs", Payload: []byte(`{"event":"back"}`)})
+				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+				_ = pub.Publish(ctx, transport.Message{Channel: "codeworm:logs", Payload: []byte(`{"event":"back"}`)})
+				cancel()
 			}
 		}
 	}()

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"os"
 	"sync"
 	"time"
 )
@@ -22,6 +23,9 @@ type corkConn struct {
 	mu      sync.Mutex
 	corked  bool
 	buf     []byte
+	// timedOut is set once a write made on uncorking outlasted the
+	// timeout: the client is then stuck, not merely gone.
+	timedOut bool
 }
 
 func (c *corkConn) Write(p []byte) (int, error) {
@@ -53,6 +57,13 @@ func (c *corkConn) uncork() error {
 	return c.flushLocked()
 }
 
+// stuck reports whether a write made on uncorking outlasted the timeout.
+func (c *corkConn) stuck() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.timedOut
+}
+
 func (c *corkConn) flushLocked() error {
 	if len(c.buf) == 0 {
 		return nil
@@ -60,6 +71,9 @@ func (c *corkConn) flushLocked() error {
 	_ = c.Conn.SetWriteDeadline(time.Now().Add(c.timeout))
 	_, err := c.Conn.Write(c.buf)
 	_ = c.Conn.SetWriteDeadline(time.Time{})
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		c.timedOut = true
+	}
 	c.buf = c.buf[:0]
 	if cap(c.buf) > corkMax {
 		c.buf = nil

@@ -26,11 +26,25 @@ func Example() {
 	defer srv.Close()
 	defer relay.Close()
 
-	ctx := context.Background()
+	// A message published before the relay has subscribed would not reach
+	// it: wait for that, but not forever.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	select {
+	case <-relay.Ready():
+	case <-ctx.Done():
+		fmt.Println("the relay did not subscribe:", ctx.Err())
+		return
+	}
 	pub := broker.Connect()
+	defer pub.Close()
 	_ = pub.Publish(ctx, transport.Message{Channel: "svc:logs", Payload: []byte(`{"event":"started","took":1.50}`)})
 	// Wait until the relay has the message and has checked the broker.
 	for st := relay.Stats(); st.Relayed < 1 || !st.BrokerUp; st = relay.Stats() {
+		if ctx.Err() != nil {
+			fmt.Printf("the relay is not there yet: %+v\n", st)
+			return
+		}
 		time.Sleep(time.Millisecond)
 	}
 
@@ -39,13 +53,17 @@ func Example() {
 		panic(err)
 	}
 	defer conn.CloseNow()
-	_, history, _ := conn.Read(ctx)
-	fmt.Println(string(history))
-	_, state, _ := conn.Read(ctx)
-	fmt.Println(string(state))
+	read := func() {
+		if _, frame, err := conn.Read(ctx); err != nil {
+			fmt.Println("read:", err)
+		} else {
+			fmt.Println(string(frame))
+		}
+	}
+	read() // the history
+	read() // the broker's state
 	_ = conn.Write(ctx, websocket.MessageText, []byte("ping"))
-	_, pong, _ := conn.Read(ctx)
-	fmt.Println(string(pong))
+	read()
 	// Output:
 	// {"channel":"svc:history","data":[{"channel":"svc:logs","data":{"event":"started","took":1.5}}]}
 	// {"type":"broker","state":"up"}

@@ -33,7 +33,7 @@ func startRelay(t testing.TB, tr transport.Transport, opts ...Option) *harness {
 		t.Fatal(err)
 	}
 	select {
-	case <-r.ready:
+	case <-r.Ready():
 	case <-time.After(10 * time.Second):
 		t.Fatal("the relay did not subscribe within 10s")
 	}

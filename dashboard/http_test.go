@@ -96,7 +96,8 @@ func TestStaticDir(t *testing.T) {
 
 func TestOriginCheck(t *testing.T) {
 	h, _ := startMemory(t, WithAllowedOrigins("http://dash.example:5173"))
-	ctx := context.Background()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
 	for _, tc := range []struct {
 		origin string
 		ok     bool
@@ -135,7 +136,8 @@ func TestOriginCheck(t *testing.T) {
 
 func TestToken(t *testing.T) {
 	h, _ := startMemory(t, WithToken("s3cret"))
-	ctx := context.Background()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
 	for _, tc := range []struct {
 		path string
 		hdr  http.Header
@@ -173,7 +175,8 @@ func TestServerSentEvents(t *testing.T) {
 	h, _ := startMemory(t, WithToken("t"))
 	publish(t, h.t, "codeworm:logs", `{"event":"before","x":1.50}`)
 	waitFor(t, "the first message", func() bool { return h.relay.Stats().Relayed == 1 })
-	ctx, cancel := context.WithCancel(context.Background())
+	// The deadline ends the reads below should a frame never come.
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, h.srv.URL+"/api/events?token=t", nil)
 	resp, err := http.DefaultClient.Do(req)
@@ -301,8 +304,13 @@ func TestCloseDisconnectsClients(t *testing.T) {
 			break
 		}
 	}
-	if err := <-closed; err != nil {
-		t.Fatal(err)
+	select {
+	case err := <-closed:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("Close did not return within 20s")
 	}
 	if resp, _ := get(t, h.srv.URL+"/api/events", nil); resp.StatusCode != http.StatusServiceUnavailable {
 		t.Errorf("event stream after Close: %d", resp.StatusCode)

@@ -176,6 +176,19 @@ func (h *hub) dropStuck(cutoff time.Time) {
 	}
 }
 
+// dropSlow drops c for the reason given and counts it as too slow, unless
+// it has left already (the watchdog may have dropped it first).
+func (h *hub) dropSlow(c *client, reason string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if _, ok := h.clients[c]; !ok {
+		return
+	}
+	c.drop(reason)
+	delete(h.clients, c)
+	h.slow++
+}
+
 // counts returns the number of clients and of those dropped as too slow.
 func (h *hub) counts() (clients int, slow uint64) {
 	h.mu.Lock()

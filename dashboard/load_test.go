@@ -192,19 +192,42 @@ func TestFanOutInOrderWithAStalledClient(t *testing.T) {
 // A client whose write blocks longer than the write timeout is dropped
 // even while its buffer has room.
 func TestStuckWriteDropped(t *testing.T) {
-	h, _ := startMemory(t, WithClientBuffer(1<<20), WithWriteTimeout(200*time.Millisecond))
-	stalled := dialStalled(t, h.wsURL("/ws"))
-	_ = stalled
+	const buffer = 1 << 20
+	h, _ := startMemory(t, WithClientBuffer(buffer), WithWriteTimeout(200*time.Millisecond))
+	dialStalled(t, h.wsURL("/ws"))
 	waitFor(t, "the client", func() bool { return h.relay.Stats().Clients == 1 })
+	// A write blocks only once the socket buffers between relay and client
+	// are full, and how much they hold is the kernel's choice (loopback
+	// autotunes the relay's send buffer up to net.ipv4.tcp_wmem's maximum,
+	// megabytes). So publish until the client is dropped, bounded by time
+	// rather than by a count of frames, and never more than a few frames
+	// ahead of the relay, so that a slow relay (-race, a loaded machine)
+	// is not buried under a backlog.
 	pad := strings.Repeat("y", 64<<10)
-	for i := 0; h.relay.Stats().SlowDropped == 0; i++ {
-		if i == 2000 {
-			t.Fatalf("a client that never reads was not dropped after %d frames of 64 KiB", i)
+	const ahead = 8
+	deadline := time.Now().Add(60 * time.Second)
+	sent := 0
+	for st := h.relay.Stats(); st.SlowDropped == 0; st = h.relay.Stats() {
+		if time.Now().After(deadline) {
+			t.Fatalf("a client that never reads was not dropped within 60s; %d frames of 64 KiB published (relay: %+v)", sent, st)
 		}
-		publish(t, h.t, "codeworm:events", string(seqPayload(i, pad)))
-		time.Sleep(time.Millisecond)
+		if st.Clients == 0 {
+			t.Fatalf("the client left without being counted as dropped after %d frames (relay: %+v)", sent, st)
+		}
+		if st.Relayed+ahead <= uint64(sent) {
+			time.Sleep(time.Millisecond)
+			continue
+		}
+		publish(t, h.t, "codeworm:events", string(seqPayload(sent, pad)))
+		sent++
+	}
+	if sent >= buffer {
+		t.Fatalf("the client was dropped only after %d frames, when its buffer of %d could have filled", sent, buffer)
 	}
 	waitFor(t, "the client to be gone", func() bool { return h.relay.Stats().Clients == 0 })
+	if st := h.relay.Stats(); st.SlowDropped != 1 {
+		t.Fatalf("relay: %+v, want one client dropped", st)
+	}
 }
 
 // rssKB reads this process's resident set size.

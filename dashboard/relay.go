@@ -94,6 +94,15 @@ func (r *Relay) Start() error {
 	return nil
 }
 
+// Ready returns a channel that is closed once the relay's first
+// subscription to the broker is live: from then on the messages published
+// on its channels reach it, as far as the transport delivers them. Until
+// then, a message published after Start may be missed. The channel stays
+// open while the broker cannot be reached, and for good when the relay is
+// never started or is closed before it subscribes, so wait on it with a
+// timeout or beside another channel.
+func (r *Relay) Ready() <-chan struct{} { return r.ready }
+
 // Close disconnects every client, stops reading from the broker and waits
 // for the relay's goroutines and connections to end. It does not close the
 // transport. It is idempotent.

@@ -66,6 +66,12 @@ func (r *Relay) serveWS(w http.ResponseWriter, req *http.Request) {
 		case <-c.ctx.Done():
 		case f := <-c.out:
 			if err := r.writeFrames(conn, cw.conn, c, f); err != nil {
+				// A write that gathered frames has its own deadline (see
+				// corkConn); one that outlasted it is a stuck client,
+				// dropped and counted as the watchdog would have.
+				if cw.conn != nil && cw.conn.stuck() {
+					r.hub.dropSlow(c, reasonStuck)
+				}
 				c.cancel()
 			}
 		}
