@@ -4,39 +4,22 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"net"
 	"net/url"
-	"os"
 	"testing"
 	"time"
 
 	"github.com/eventpub/eventpub/amqp"
+	"github.com/eventpub/eventpub/internal/brokertest"
 	"github.com/eventpub/eventpub/transport"
 	amqp091 "github.com/rabbitmq/amqp091-go"
 )
 
-// defaultURL is probed when EVENTPUB_AMQP_URL is not set.
-const defaultURL = "amqp://guest:guest@127.0.0.1:5672/"
-
 // brokerURL returns the RabbitMQ to test against: EVENTPUB_AMQP_URL, else
-// the default one when something listens on its port. It skips the test
-// when there is none: RabbitMQ has no in-process form.
+// the local default when something listens there. It skips the test when
+// there is none: RabbitMQ has no in-process form.
 func brokerURL(t testing.TB) string {
 	t.Helper()
-	raw := os.Getenv("EVENTPUB_AMQP_URL")
-	if raw == "" {
-		raw = defaultURL
-	}
-	u, err := url.Parse(raw)
-	if err != nil {
-		t.Fatalf("EVENTPUB_AMQP_URL %s does not parse", transport.Redact(raw))
-	}
-	c, err := net.DialTimeout("tcp", u.Host, time.Second)
-	if err != nil {
-		t.Skipf("no RabbitMQ listens on %s (set EVENTPUB_AMQP_URL to test against one): %v", u.Host, err)
-	}
-	_ = c.Close()
-	return raw
+	return brokertest.RequireListening(t, brokertest.AMQPURLEnv, brokertest.AMQPDefaultURL)
 }
 
 // hostOf returns the host:port of an AMQP URL.

@@ -3,30 +3,60 @@ package bridge_test
 import (
 	"context"
 	"encoding/json"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/eventpub/eventpub"
+	_ "github.com/eventpub/eventpub/amqp"
 	"github.com/eventpub/eventpub/bridge"
 	"github.com/eventpub/eventpub/internal/brokertest"
 	_ "github.com/eventpub/eventpub/nats"
 	"github.com/eventpub/eventpub/redis"
 	"github.com/eventpub/eventpub/tee"
 	"github.com/eventpub/eventpub/transport"
+	"github.com/rabbitmq/amqp091-go"
 	goredis "github.com/redis/go-redis/v9"
 )
 
-// migrationTarget is the broker a service moves to. It is NATS JetStream
-// here; moving to RabbitMQ (or any driver) is this one line, e.g.
-// return "amqp://guest:guest@127.0.0.1:5672/"
-func migrationTarget(t *testing.T) string {
-	srv := brokertest.StartNATS(t)
-	return srv.URL() + "?jetstream=" + brokertest.NATSStream(t, srv.URL())
+// migrationTargets are the brokers a service moves to: NATS JetStream
+// (embedded, always) and RabbitMQ (when one listens; it has no in-process
+// form). Each returns the target's URL.
+var migrationTargets = []struct {
+	name string
+	url  func(t *testing.T) string
+}{
+	{"jetstream", func(t *testing.T) string {
+		srv := brokertest.StartNATS(t)
+		return srv.URL() + "?jetstream=" + brokertest.NATSStream(t, srv.URL())
+	}},
+	{"rabbitmq", func(t *testing.T) string {
+		raw := brokertest.RequireListening(t, brokertest.AMQPURLEnv, brokertest.AMQPDefaultURL)
+		ex := "eventpub-mig-" + brokertest.Unique()
+		t.Cleanup(func() {
+			conn, err := amqp091.DialConfig(raw, amqp091.Config{Dial: amqp091.DefaultDial(2 * time.Second)})
+			if err != nil {
+				return
+			}
+			defer conn.Close()
+			if ch, err := conn.Channel(); err == nil {
+				_ = ch.ExchangeDelete(ex, false, false)
+			}
+		})
+		u, err := url.Parse(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		q := u.Query()
+		q.Set("exchange", ex)
+		u.RawQuery = q.Encode()
+		return u.String()
+	}},
 }
 
-// TestMigrationFromRedisStreams moves a service off Redis pub/sub with
-// nothing lost and nothing duplicated:
+// TestMigrationFromRedisStreams moves a service off Redis pub/sub, to each
+// target, with nothing lost and nothing duplicated:
 //
 //  1. The service publishes in dual mode: CodeWorm's dashboard (a pub/sub
 //     subscriber) keeps receiving live, and a stream keeps the history.
@@ -38,19 +68,22 @@ func migrationTarget(t *testing.T) string {
 //  4. A new bridge in the same group resumes where the first stopped and
 //     drains the rest of the history.
 //
-// The target then holds every event exactly once. Closing note: the
-// history arrives after the live events that followed it (compare
-// data.seq, not arrival order); a bridge acknowledges an entry when it
-// takes the next one or stops, so only a bridge that dies (not stopped)
-// would relay its last taken entry again after a restart, and one stopped
-// while an entry is in its hands may drop it (bridge.Stop cancels the
-// hand-off).
+// The target then holds every event exactly once. The history arrives
+// after the live events that followed it (compare data.seq, not arrival
+// order); a bridge acknowledges an entry when it takes the next one or
+// stops, so only a bridge that dies (not stopped) would relay its last
+// taken entry again after a restart.
 func TestMigrationFromRedisStreams(t *testing.T) {
+	for _, target := range migrationTargets {
+		t.Run(target.name, func(t *testing.T) { testMigration(t, target.url(t)) })
+	}
+}
+
+func testMigration(t *testing.T, targetURL string) {
 	redisURL := brokertest.RealRedisURL()
 	if redisURL == "" {
 		redisURL = brokertest.StartMiniredis(t).URL()
 	}
-	targetURL := migrationTarget(t)
 	const drained1, history, total = 100, 200, 400
 
 	ns := "eventpub-mig-" + brokertest.Unique()

@@ -5,43 +5,22 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
-	"net"
 	"net/url"
-	"os"
 	"testing"
 	"time"
 
+	"github.com/eventpub/eventpub/internal/brokertest"
 	"github.com/eventpub/eventpub/internal/faultproxy"
 	"github.com/eventpub/eventpub/mqtt"
 	"github.com/eventpub/eventpub/transport"
 )
 
-// defaultURL is the Mosquitto the tests probe when EVENTPUB_MQTT_URL is
-// not set.
-const defaultURL = "mqtt://127.0.0.1:1883"
-
 // brokerURL returns the MQTT server to test against: EVENTPUB_MQTT_URL, or
-// the default when something listens there. It skips the test when there
-// is none: MQTT has no in-process server.
+// the local default when something listens there. It skips the test when
+// there is none: MQTT has no in-process server.
 func brokerURL(t testing.TB) string {
 	t.Helper()
-	u := os.Getenv("EVENTPUB_MQTT_URL")
-	if u == "" {
-		u = defaultURL
-	}
-	pu, err := url.Parse(u)
-	if err != nil {
-		t.Fatalf("EVENTPUB_MQTT_URL %s does not parse", transport.Redact(u))
-	}
-	c, err := net.DialTimeout("tcp", pu.Host, time.Second)
-	if err != nil {
-		if os.Getenv("EVENTPUB_MQTT_URL") != "" {
-			t.Fatalf("EVENTPUB_MQTT_URL is set but %s does not answer: %v", pu.Host, err)
-		}
-		t.Skipf("no MQTT server listens on %s (set EVENTPUB_MQTT_URL to test against one): %v", pu.Host, err)
-	}
-	_ = c.Close()
-	return u
+	return brokertest.RequireListening(t, brokertest.MQTTURLEnv, brokertest.MQTTDefaultURL)
 }
 
 // proxied returns brokerURL with its host replaced by a fault proxy in

@@ -1,13 +1,12 @@
 package main
 
 import (
-	"net"
 	"net/url"
-	"os"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/eventpub/eventpub/internal/brokertest"
 	amqp091 "github.com/rabbitmq/amqp091-go"
 )
 
@@ -16,19 +15,7 @@ import (
 // test ends, or skips when nothing listens there.
 func amqpURL(t *testing.T) string {
 	t.Helper()
-	raw := os.Getenv("EVENTPUB_AMQP_URL")
-	if raw == "" {
-		raw = "amqp://guest:guest@127.0.0.1:5672/"
-	}
-	u, err := url.Parse(raw)
-	if err != nil {
-		t.Fatal("EVENTPUB_AMQP_URL does not parse")
-	}
-	c, err := net.DialTimeout("tcp", u.Host, time.Second)
-	if err != nil {
-		t.Skipf("no RabbitMQ listens on %s: %v", u.Host, err)
-	}
-	_ = c.Close()
+	raw := brokertest.RequireListening(t, brokertest.AMQPURLEnv, brokertest.AMQPDefaultURL)
 	ex := uniqueNamespace(t)
 	t.Cleanup(func() {
 		conn, err := amqp091.DialConfig(raw, amqp091.Config{Dial: amqp091.DefaultDial(2 * time.Second)})
@@ -40,6 +27,10 @@ func amqpURL(t *testing.T) string {
 			_ = ch.ExchangeDelete(ex, false, false)
 		}
 	})
+	u, err := url.Parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
 	q := u.Query()
 	q.Set("exchange", ex)
 	u.RawQuery = q.Encode()

@@ -2,9 +2,6 @@ package main
 
 import (
 	"context"
-	"net"
-	"net/url"
-	"os"
 	"testing"
 	"time"
 
@@ -17,23 +14,7 @@ import (
 // in-process server).
 func mqttURL(t *testing.T) string {
 	t.Helper()
-	u := os.Getenv("EVENTPUB_MQTT_URL")
-	if u == "" {
-		u = "mqtt://127.0.0.1:1883"
-	}
-	pu, err := url.Parse(u)
-	if err != nil {
-		t.Fatalf("bad EVENTPUB_MQTT_URL %s", transport.Redact(u))
-	}
-	c, err := net.DialTimeout("tcp", pu.Host, time.Second)
-	if err != nil {
-		if os.Getenv("EVENTPUB_MQTT_URL") != "" {
-			t.Fatalf("EVENTPUB_MQTT_URL is set but %s does not answer: %v", pu.Host, err)
-		}
-		t.Skipf("no MQTT server listens on %s (set EVENTPUB_MQTT_URL to test against one): %v", pu.Host, err)
-	}
-	_ = c.Close()
-	return u
+	return brokertest.RequireListening(t, brokertest.MQTTURLEnv, brokertest.MQTTDefaultURL)
 }
 
 // TestBridgeRedisToMQTT runs `eventpub bridge redis://… mqtt://…` from

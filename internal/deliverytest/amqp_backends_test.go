@@ -2,20 +2,16 @@ package deliverytest
 
 import (
 	"context"
-	"net"
 	"net/url"
-	"os"
 	"testing"
 	"time"
 
 	"github.com/eventpub/eventpub/amqp"
+	"github.com/eventpub/eventpub/internal/brokertest"
 	"github.com/eventpub/eventpub/internal/faultproxy"
 	"github.com/eventpub/eventpub/transport"
 	amqp091 "github.com/rabbitmq/amqp091-go"
 )
-
-// amqpDefaultURL is probed when EVENTPUB_AMQP_URL is not set.
-const amqpDefaultURL = "amqp://guest:guest@127.0.0.1:5672/"
 
 // amqpBackends returns RabbitMQ when one listens (EVENTPUB_AMQP_URL, else
 // the default port), else nothing: it has no in-process form. The server
@@ -24,20 +20,15 @@ const amqpDefaultURL = "amqp://guest:guest@127.0.0.1:5672/"
 // connection through it ends and new ones are refused until Pass. Each
 // backend publishes to an exchange of its own, deleted at the end.
 func amqpBackends(t testing.TB) []backend {
-	raw := os.Getenv("EVENTPUB_AMQP_URL")
-	if raw == "" {
-		raw = amqpDefaultURL
-	}
-	u, err := url.Parse(raw)
+	raw, skip, err := brokertest.ListeningURL(brokertest.AMQPURLEnv, brokertest.AMQPDefaultURL)
 	if err != nil {
-		t.Fatalf("bad EVENTPUB_AMQP_URL %s", transport.Redact(raw))
+		t.Fatal(err)
 	}
-	c, err := net.DialTimeout("tcp", u.Host, time.Second)
-	if err != nil {
-		t.Logf("no RabbitMQ listens on %s: the delivery tests skip it", u.Host)
+	if skip != "" {
+		t.Logf("RabbitMQ is left out of the delivery tests: %s", skip)
 		return nil
 	}
-	_ = c.Close()
+	u, _ := url.Parse(raw)
 	front := faultproxy.Start(t, u.Host)
 	ex := unique("eventpub-delivery-")
 	t.Cleanup(func() { deleteExchange(raw, ex) })

@@ -2,12 +2,11 @@ package deliverytest
 
 import (
 	"context"
-	"net"
 	"net/url"
-	"os"
 	"testing"
 	"time"
 
+	"github.com/eventpub/eventpub/internal/brokertest"
 	"github.com/eventpub/eventpub/internal/faultproxy"
 	"github.com/eventpub/eventpub/mqtt"
 	"github.com/eventpub/eventpub/transport"
@@ -20,23 +19,15 @@ import (
 // a fault proxy whose Cut and Pass are its stop and start: the restart
 // test takes every link down at once and lets the driver reconnect.
 func mqttBackends(t testing.TB) []backend {
-	raw := os.Getenv("EVENTPUB_MQTT_URL")
-	if raw == "" {
-		raw = "mqtt://127.0.0.1:1883"
-	}
-	u, err := url.Parse(raw)
+	raw, skip, err := brokertest.ListeningURL(brokertest.MQTTURLEnv, brokertest.MQTTDefaultURL)
 	if err != nil {
-		t.Fatalf("bad EVENTPUB_MQTT_URL %s", transport.Redact(raw))
+		t.Fatal(err)
 	}
-	c, err := net.DialTimeout("tcp", u.Host, time.Second)
-	if err != nil {
-		if os.Getenv("EVENTPUB_MQTT_URL") != "" {
-			t.Fatalf("EVENTPUB_MQTT_URL is set but %s does not answer: %v", u.Host, err)
-		}
-		t.Logf("no MQTT server on %s: MQTT is left out of the delivery tests", u.Host)
+	if skip != "" {
+		t.Logf("MQTT is left out of the delivery tests: %s", skip)
 		return nil
 	}
-	_ = c.Close()
+	u, _ := url.Parse(raw)
 	proxy := faultproxy.Start(t, u.Host)
 	return []backend{{
 		name: "mqtt", addr: proxy.Addr(), stop: proxy.Cut, start: proxy.Pass,
