@@ -131,8 +131,16 @@ var (
 	ErrAuth = errors.New("eventpub: not authorized")
 	// ErrPayloadTooLarge: the payload is over Capabilities.MaxPayload.
 	ErrPayloadTooLarge = errors.New("eventpub: payload too large")
-	// ErrInvalidChannel: the channel name is empty or the broker cannot carry it.
+	// ErrInvalidChannel: the channel name is empty, breaks the rules of
+	// ValidateChannel, or the broker cannot carry it.
 	ErrInvalidChannel = errors.New("eventpub: invalid channel")
+	// ErrUnknownOutcome: the message was handed to the broker but no
+	// confirmation came (the link broke or stalled, or the wait timed out):
+	// it may or may not have been stored or delivered. A caller who sends
+	// it again may make a duplicate. It wraps ErrUnavailable, so
+	// errors.Is(err, ErrUnavailable) holds too; an error without it that
+	// matches ErrUnavailable means the message was not sent.
+	ErrUnknownOutcome = fmt.Errorf("%w: the outcome is unknown, the message may have been sent", ErrUnavailable)
 )
 
 // BatchError reports a PublishBatch that failed part way.
@@ -168,6 +176,16 @@ func Unavailable(cause error) error {
 		return ErrUnavailable
 	}
 	return &wrapped{sentinel: ErrUnavailable, cause: cause}
+}
+
+// UnknownOutcome wraps cause so that errors.Is(err, ErrUnknownOutcome),
+// errors.Is(err, ErrUnavailable) and errors.Is(err, cause) all hold. The
+// caller must strip secrets from cause first.
+func UnknownOutcome(cause error) error {
+	if cause == nil {
+		return ErrUnknownOutcome
+	}
+	return &wrapped{sentinel: ErrUnknownOutcome, cause: cause}
 }
 
 // Invalid returns an error that matches sentinel with errors.Is and says what

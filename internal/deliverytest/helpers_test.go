@@ -15,8 +15,9 @@ import (
 
 // collector reads event sequence numbers from a subscription until stopped.
 type collector struct {
-	mu   sync.Mutex
-	seqs []int
+	mu      sync.Mutex
+	seqs    []int
+	markers int // payloads marked {"marker":true}, sent to see the subscriber is there
 	done chan struct{}
 	stop context.CancelFunc
 }
@@ -30,6 +31,12 @@ func collect(t *testing.T, sub transport.Subscription) *collector {
 			m, err := sub.Next(ctx)
 			if err != nil {
 				return
+			}
+			if bytes.Contains(m.Payload, []byte(`"marker":true`)) {
+				c.mu.Lock()
+				c.markers++
+				c.mu.Unlock()
+				continue
 			}
 			n, ok := seqOf(m.Payload)
 			if !ok {
@@ -64,6 +71,31 @@ func (c *collector) waitFor(n int, timeout time.Duration) []int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return append([]int(nil), c.seqs...)
+}
+
+func (c *collector) markerCount() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.markers
+}
+
+// waitForSet is waitFor that counts distinct sequence numbers, so
+// duplicates do not end the wait early.
+func (c *collector) waitForSet(n int, timeout time.Duration) []int {
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		c.mu.Lock()
+		distinct := make(map[int]struct{}, len(c.seqs))
+		for _, s := range c.seqs {
+			distinct[s] = struct{}{}
+		}
+		c.mu.Unlock()
+		if len(distinct) >= n {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return c.waitFor(0, 0)
 }
 
 // seqOf finds "seq":N in an event payload.

@@ -119,7 +119,7 @@ func TestLostAcksWithMessageIDs(t *testing.T) {
 	if testing.Short() {
 		t.Skip("8 s of paced publishing per broker; skipped with -short")
 	}
-	for _, b := range natsBackends(t) {
+	for _, b := range jetStreamBackends(t) {
 		t.Run(b.name, func(t *testing.T) {
 			got, failed, _, m := outageRunCut(t, b, lostAcks, 2*outageN, eventpub.DropNewest, eventpub.WithMessageIDs())
 			if len(failed) != 0 || len(got) != outageN || m.Published != outageN {
