@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/eventpub/eventpub/transport"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -259,6 +260,9 @@ func (c *Config) Validate() error {
 			return fmt.Errorf("eventpub/nats: JetStream MaxPending %d is negative", js.MaxPending)
 		}
 		for _, s := range js.Subjects {
+			if err := transport.ValidateChannel(s); err != nil {
+				return fmt.Errorf("eventpub/nats: JetStream subject: %w", err)
+			}
 			if err := validSubject(s, true); err != nil {
 				return fmt.Errorf("eventpub/nats: JetStream subject %q: %v", s, err)
 			}

@@ -9,9 +9,12 @@
 // A channel name is used as the subject unchanged by default, so
 // "codeworm:events" (one token) works the same on Redis and NATS during a
 // migration. [ColonToDot] maps ':' to '.' for a subject hierarchy that
-// wildcard subscribers ("codeworm.>") can use. A channel that cannot be a
-// subject (empty, white space, '*' or '>', empty tokens, over 1024 bytes)
-// gives transport.ErrInvalidChannel before anything is sent. Since that
+// wildcard subscribers ("codeworm.>") can use. Every channel and pattern
+// first meets the rules all drivers share, transport.ValidateChannel (not
+// empty, at most 255 bytes, valid UTF-8, no control characters); then a
+// channel that cannot be a subject (white space, '*' or '>', empty tokens)
+// gives transport.ErrInvalidChannel before anything is sent, and so before
+// a JetStream stream's subjects are touched. Since that
 // check is stricter than nats.go's, a connection Open makes skips nats.go's
 // own (natsgo.SkipSubjectValidation): code that publishes on
 // [Transport.Conn] directly must give it valid subjects.
