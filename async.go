@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -15,6 +16,11 @@ const (
 	attemptTimeout = 10 * time.Second       // one send attempt
 	backoffMin     = 10 * time.Millisecond  // first wait after a retryable failure
 	backoffMax     = 500 * time.Millisecond // cap of the doubling wait
+	// maxTriesWhileUp bounds the tries of a message that keeps failing
+	// with an outage error: after that many the sender pings the broker,
+	// and when it answers the message is failed, not retried for ever.
+	maxTriesWhileUp = 5
+	pingTimeout     = 2 * time.Second // that ping
 )
 
 // entry is one encoded message waiting to be sent.
@@ -30,8 +36,9 @@ type entry struct {
 // sender backs off after a failure it puts the batch back at the front, so
 // DropOldest drops the oldest message, not a newer one behind the batch.
 type queue struct {
-	p   *Publisher
-	rep *reporter
+	p       *Publisher
+	rep     *reporter
+	flusher transport.Flusher // the transport, when publishing may only buffer
 
 	mu      sync.Mutex
 	ring    []entry // FIFO storage, grown on demand up to capacity
@@ -57,6 +64,7 @@ func newQueue(p *Publisher) *queue {
 		stop:   stop,
 		exited: make(chan struct{}),
 	}
+	q.flusher, _ = p.t.(transport.Flusher)
 	go q.run()
 	return q
 }
@@ -174,6 +182,7 @@ func (q *queue) run() {
 	var msgs []transport.Message
 	backoff := time.Duration(0)
 	single := false // send one message alone to find which one a batch error is about
+	tries := 0      // failed tries since a message was last settled
 	for {
 		q.mu.Lock()
 		for len(q.batch) == 0 && q.n == 0 {
@@ -206,26 +215,66 @@ func (q *queue) run() {
 		}
 		sent, err := q.send(msgs)
 		clear(msgs)
-		if results := batchResults(err, len(batch)); results != nil {
+		results := batchResults(err, len(batch))
+		if q.flusher != nil && (sent > 0 || results != nil) {
+			// The driver may have only buffered them: count them once the
+			// broker confirms, and send them all again if it does not.
+			if ferr := q.flush(); ferr != nil {
+				sent, results, err = 0, nil, ferr
+			}
+		}
+		settled := sent
+		othersWent := false // a message behind the first failure went through
+		if results != nil {
 			// The driver knows each message's fate: settle them in order
 			// up to the first one that may go later, and retry from there.
-			sent, err = q.settleResults(batch, results)
+			var k int
+			k, othersWent, err = q.settleResults(batch, results)
+			settled, sent = k, 0
 		}
-		var culprit string // the channel of the first message not sent
+		culprit := "" // the channel of the first message not sent
 		if sent < len(batch) {
 			culprit = batch[sent].channel
 		}
 		q.settle(sent, 0)
+		if settled > 0 {
+			tries = 0
+		}
 		if err == nil {
-			backoff, single = 0, false
+			backoff, single, tries = 0, false, 0
 			continue
 		}
 		if q.ctx.Err() != nil {
 			return // Close gave up; it counts what is left
 		}
 		if retryable(err) {
+			tries++
+			if othersWent && !single {
+				// The broker took the messages behind it: retry this one
+				// alone, so the others are not sent again meanwhile.
+				single = true
+			}
+			if tries >= maxTriesWhileUp {
+				if len(batch) > 1 && !single {
+					// Find the message it is about: one more try alone.
+					single, tries = true, maxTriesWhileUp-1
+					continue
+				}
+				if q.linkUp() {
+					// Not an outage: the broker answers, yet this message
+					// keeps failing. It must not hold the ones behind it.
+					n := tries
+					single, tries, backoff = false, 0, 0
+					q.settle(0, 1)
+					q.rep.report(func() error {
+						return fmt.Errorf("eventpub: message on %q failed %d times while the broker answers: %w", culprit, n, err)
+					})
+					continue
+				}
+				tries = 0 // an outage: hold every message, look again later
+			}
 			backoff = min(max(2*backoff, backoffMin), backoffMax)
-			q.rep.report(func() error { return fmt.Errorf("eventpub: send failed, retrying in %v: %w", backoff, err) })
+			q.rep.retrying(func() error { return fmt.Errorf("eventpub: send failed, retrying in %v: %w", backoff, err) })
 			q.mu.Lock()
 			q.putBackBatch()
 			q.mu.Unlock()
@@ -240,7 +289,7 @@ func (q *queue) run() {
 			single = true // the error is about one message we cannot name yet
 			continue
 		}
-		single = false
+		single, tries = false, 0
 		q.settle(0, 1)
 		q.rep.report(func() error { return fmt.Errorf("eventpub: message on %q failed: %w", culprit, err) })
 	}
@@ -251,6 +300,20 @@ func (q *queue) send(msgs []transport.Message) (int, error) {
 	ctx, cancel := context.WithTimeout(q.ctx, attemptTimeout)
 	defer cancel()
 	return transport.PublishAll(ctx, q.p.t, msgs)
+}
+
+// flush waits until the broker has confirmed what send handed the driver.
+func (q *queue) flush() error {
+	ctx, cancel := context.WithTimeout(q.ctx, attemptTimeout)
+	defer cancel()
+	return q.flusher.Flush(ctx)
+}
+
+// linkUp reports whether the broker answers a ping now.
+func (q *queue) linkUp() bool {
+	ctx, cancel := context.WithTimeout(q.ctx, pingTimeout)
+	defer cancel()
+	return q.p.t.Ping(ctx) == nil
 }
 
 // batchResults returns the per-message results of a *transport.BatchError
@@ -265,9 +328,10 @@ func batchResults(err error, n int) []error {
 
 // settleResults settles the messages at the front of batch whose fate
 // results tell: sent ones as published, refused ones (not retryable) as
-// failed, up to the first one that may succeed later. It returns 0 and that
-// message's error, or 0 and nil when the whole batch is settled.
-func (q *queue) settleResults(batch []entry, results []error) (int, error) {
+// failed, up to the first one that may succeed later. It returns how many
+// it settled, whether a message after that first one went through, and
+// that message's error (nil when the whole batch is settled).
+func (q *queue) settleResults(batch []entry, results []error) (settled int, othersWent bool, err error) {
 	published, failed := 0, 0
 	for i, err := range results {
 		switch {
@@ -279,11 +343,11 @@ func (q *queue) settleResults(batch []entry, results []error) (int, error) {
 			q.rep.report(func() error { return fmt.Errorf("eventpub: message on %q failed: %w", ch, err) })
 		default:
 			q.settle(published, failed)
-			return 0, err
+			return published + failed, slices.Contains(results[i+1:], nil), err
 		}
 	}
 	q.settle(published, failed)
-	return 0, nil
+	return published + failed, false, nil
 }
 
 // settle removes the first published+failed messages of the batch, counting
@@ -355,7 +419,8 @@ type reporter struct {
 	done  chan struct{}
 
 	mu         sync.Mutex
-	last       time.Time
+	last       time.Time // of the last report of any kind
+	lastFail   time.Time // of the last report of a message failed or dropped
 	suppressed int
 	closed     bool
 }
@@ -363,7 +428,7 @@ type reporter struct {
 func newReporter(h func(error), every time.Duration) *reporter {
 	r := &reporter{h: h, every: every}
 	if h != nil {
-		r.ch, r.done = make(chan error, 1), make(chan struct{})
+		r.ch, r.done = make(chan error, 2), make(chan struct{})
 		go func() {
 			defer close(r.done)
 			for err := range r.ch {
@@ -374,15 +439,28 @@ func newReporter(h func(error), every time.Duration) *reporter {
 	return r
 }
 
-// report builds the error only when it will be delivered. It never blocks.
-func (r *reporter) report(build func() error) {
+// report reports a message failed or dropped, at most one such report
+// per interval. It builds the error only when it will be delivered, and
+// never blocks.
+func (r *reporter) report(build func() error) { r.send(build, true) }
+
+// retrying reports a failed try that will be retried, at most one report
+// of any kind per interval: a retry notice never holds back the report of
+// a message lost.
+func (r *reporter) retrying(build func() error) { r.send(build, false) }
+
+func (r *reporter) send(build func() error, lost bool) {
 	if r.h == nil {
 		return
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	now := time.Now()
-	if r.closed || (!r.last.IsZero() && now.Sub(r.last) < r.every) {
+	last := r.last
+	if lost {
+		last = r.lastFail
+	}
+	if r.closed || (!last.IsZero() && now.Sub(last) < r.every) {
 		r.suppressed++
 		return
 	}
@@ -393,6 +471,9 @@ func (r *reporter) report(build func() error) {
 	select {
 	case r.ch <- err:
 		r.last, r.suppressed = now, 0
+		if lost {
+			r.lastFail = now
+		}
 	default: // the handler is still busy with the last one
 		r.suppressed++
 	}

@@ -65,12 +65,17 @@ func TestAsyncMessageFailingWhileLinkUpDoesNotHoldTheQueue(t *testing.T) {
 	if m := pub.Metrics(); m != (eventpub.Metrics{Accepted: 101, Published: 100, Failed: 1}) {
 		t.Fatalf("metrics %+v", m)
 	}
+	// The handler runs on its own goroutine: give it a moment.
+	found := false
+	for deadline := time.Now().Add(2 * time.Second); !found && time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		mu.Lock()
+		for _, err := range reported {
+			found = found || (strings.Contains(err.Error(), `"stuck" failed`) && errors.Is(err, transport.ErrUnavailable))
+		}
+		mu.Unlock()
+	}
 	mu.Lock()
 	defer mu.Unlock()
-	found := false
-	for _, err := range reported {
-		found = found || (strings.Contains(err.Error(), `"stuck" failed`) && errors.Is(err, transport.ErrUnavailable))
-	}
 	if !found {
 		t.Fatalf("the stuck message was not reported as failed: %v", reported)
 	}

@@ -20,6 +20,21 @@
 //     socket write on a stalled link) bounds that wait and documents it.
 //   - Close is idempotent, ends every open Subscription and leaks no goroutine.
 //     A driver built on a client the caller passed in does not close that client.
+//     A Close that waits for anything implements [ContextCloser] and bounds
+//     that wait by its context.
+//   - Channel names are checked with [ValidateChannel] before anything
+//     reaches the broker (Publish, PublishBatch, Subscribe, patterns), then
+//     against the driver's own rules: a name breaking either gives
+//     [ErrInvalidChannel]. In a PublishBatch a message refused on its own
+//     does not stop the ones after it: they are sent and
+//     BatchError.Results tell each message's fate, or BatchError.Sent
+//     stops exactly at the refused message.
+//   - Errors that are not an outage (ErrInvalidChannel, ErrPayloadTooLarge,
+//     ErrAuth, a refusal of the request itself) are permanent. Only
+//     ErrUnavailable is retried; [ErrUnknownOutcome], a kind of it, says the
+//     message may have been sent all the same.
+//   - A transport whose Publish returns before the broker confirms the
+//     message implements [Flusher].
 package transport
 
 import (
@@ -89,6 +104,27 @@ func PublishAll(ctx context.Context, t Transport, msgs []Message) (sent int, err
 		}
 	}
 	return len(msgs), nil
+}
+
+// Flusher is implemented by transports whose Publish and PublishBatch may
+// return before the broker has the message (core NATS hands it to a client
+// buffer). Flush returns once the broker has confirmed every message
+// published on the transport before the call, or fails (ErrUnavailable,
+// a done context); after a failure, messages published since the last
+// successful Flush may or may not have arrived. eventpub's async queue
+// flushes every batch before it counts the batch as published, and sends
+// it again when the flush fails: at least once.
+type Flusher interface {
+	Flush(ctx context.Context) error
+}
+
+// ContextCloser is implemented by transports whose Close may wait (for
+// acks on their way, to flush what a client buffers, for consumers to
+// stop). CloseContext is Close that stops waiting when ctx ends, and
+// still releases everything; with a done ctx it waits for nothing.
+// eventpub's Publisher.Close calls it with its own context.
+type ContextCloser interface {
+	CloseContext(ctx context.Context) error
 }
 
 // PatternSubscriber is implemented by transports that can subscribe to

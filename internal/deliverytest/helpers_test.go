@@ -18,8 +18,8 @@ type collector struct {
 	mu      sync.Mutex
 	seqs    []int
 	markers int // payloads marked {"marker":true}, sent to see the subscriber is there
-	done chan struct{}
-	stop context.CancelFunc
+	done    chan struct{}
+	stop    context.CancelFunc
 }
 
 func collect(t *testing.T, sub transport.Subscription) *collector {
