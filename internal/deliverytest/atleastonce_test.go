@@ -198,12 +198,16 @@ func TestSyncJetStreamFailsFastOnStall(t *testing.T) {
 			stallEnd := time.Now().Add(4 * time.Second)
 			go func() { time.Sleep(time.Until(stallEnd)); proxy.Pass() }()
 			defer proxy.Pass()
+			// The first call sends its message and waits for the ack until
+			// its own deadline: that is how the stall is found.
+			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 			start := time.Now()
-			err := tr.Publish(context.Background(), msg)
+			err := tr.Publish(ctx, msg)
 			first := time.Since(start)
+			cancel()
 			t.Logf("first call: %v after %v", err, first)
-			if !errors.Is(err, transport.ErrUnavailable) || !errors.Is(err, transport.ErrUnknownOutcome) {
-				t.Fatalf("first call on the stalled link: %v, want ErrUnknownOutcome (wrapping ErrUnavailable)", err)
+			if !errors.Is(err, context.DeadlineExceeded) || !errors.Is(err, transport.ErrUnknownOutcome) || !errors.Is(err, transport.ErrUnavailable) {
+				t.Fatalf("first call on the stalled link: %v, want its deadline and ErrUnknownOutcome (wrapping ErrUnavailable)", err)
 			}
 			var slowest time.Duration
 			calls := 0
@@ -213,8 +217,8 @@ func TestSyncJetStreamFailsFastOnStall(t *testing.T) {
 				d := time.Since(t0)
 				slowest = max(slowest, d)
 				calls++
-				if !errors.Is(err, transport.ErrUnavailable) {
-					t.Fatalf("call %d during the stall: %v after %v", calls, err, d)
+				if !errors.Is(err, transport.ErrUnavailable) || errors.Is(err, transport.ErrUnknownOutcome) {
+					t.Fatalf("call %d during the stall: %v after %v, want ErrUnavailable (not sent)", calls, err, d)
 				}
 				time.Sleep(20 * time.Millisecond)
 			}
