@@ -22,7 +22,7 @@ type Transport struct {
 	owned bool // Close closes nc
 	js    jetstream.JetStream
 
-	up     atomic.Bool                   // the connection is CONNECTED
+	up atomic.Bool // the connection is CONNECTED
 	// suspect is set (JetStream, owned connection) when an ack did not
 	// come on a link that looks up, until the link probe has settled
 	// whether it is stalled: publishes fail fast meanwhile.
