@@ -21,6 +21,9 @@ const (
 	// and when it answers the message is failed, not retried for ever.
 	maxTriesWhileUp = 5
 	pingTimeout     = 2 * time.Second // that ping
+	// senderGrace is how long Close, its context done, waits for the
+	// sender to notice before it abandons it.
+	senderGrace = 100 * time.Millisecond
 )
 
 // entry is one encoded message waiting to be sent.
@@ -45,7 +48,10 @@ type queue struct {
 	head, n int
 	batch   []entry // taken by the sender, not settled yet
 	closing bool
-	room    chan struct{} // closed and replaced whenever room appears
+	// abandoned: Close gave up on the sender and counted what was left;
+	// the sender settles nothing more.
+	abandoned bool
+	room      chan struct{} // closed and replaced whenever room appears
 
 	wake   chan struct{} // tells the sender there is work
 	ctx    context.Context
@@ -181,8 +187,9 @@ func (q *queue) run() {
 	defer close(q.exited)
 	var msgs []transport.Message
 	backoff := time.Duration(0)
-	single := false // send one message alone to find which one a batch error is about
-	tries := 0      // failed tries since a message was last settled
+	single := false   // send one message alone to find which one a batch error is about
+	tries := 0        // failed tries since a message was last settled
+	answered := false // the broker answered a ping since then: one last try
 	for {
 		q.mu.Lock()
 		for len(q.batch) == 0 && q.n == 0 {
@@ -238,10 +245,10 @@ func (q *queue) run() {
 		}
 		q.settle(sent, 0)
 		if settled > 0 {
-			tries = 0
+			tries, answered = 0, false
 		}
 		if err == nil {
-			backoff, single, tries = 0, false, 0
+			backoff, single, tries, answered = 0, false, 0, false
 			continue
 		}
 		if q.ctx.Err() != nil {
@@ -260,11 +267,17 @@ func (q *queue) run() {
 					single, tries = true, maxTriesWhileUp-1
 					continue
 				}
-				if q.linkUp() {
+				if !answered && q.linkUp() {
+					// The tries so far may have met an outage that has
+					// just ended: one more try now that the broker answers.
+					answered = true
+					continue
+				}
+				if answered {
 					// Not an outage: the broker answers, yet this message
 					// keeps failing. It must not hold the ones behind it.
 					n := tries
-					single, tries, backoff = false, 0, 0
+					single, tries, backoff, answered = false, 0, 0, false
 					q.settle(0, 1)
 					q.rep.report(func() error {
 						return fmt.Errorf("eventpub: message on %q failed %d times while the broker answers: %w", culprit, n, err)
@@ -276,7 +289,9 @@ func (q *queue) run() {
 			backoff = min(max(2*backoff, backoffMin), backoffMax)
 			q.rep.retrying(func() error { return fmt.Errorf("eventpub: send failed, retrying in %v: %w", backoff, err) })
 			q.mu.Lock()
-			q.putBackBatch()
+			if !q.abandoned {
+				q.putBackBatch()
+			}
 			q.mu.Unlock()
 			select {
 			case <-time.After(backoff):
@@ -309,11 +324,22 @@ func (q *queue) flush() error {
 	return q.flusher.Flush(ctx)
 }
 
-// linkUp reports whether the broker answers a ping now.
+// linkUp reports whether the broker answers a ping now. It returns at once
+// when Close gives up: a driver's Ping may honour only its deadline (a
+// go-redis round trip on a stalled link), and Close must keep its own.
 func (q *queue) linkUp() bool {
 	ctx, cancel := context.WithTimeout(q.ctx, pingTimeout)
-	defer cancel()
-	return q.p.t.Ping(ctx) == nil
+	res := make(chan error, 1)
+	go func() {
+		defer cancel()
+		res <- q.p.t.Ping(ctx)
+	}()
+	select {
+	case err := <-res:
+		return err == nil
+	case <-q.ctx.Done():
+		return false
+	}
 }
 
 // batchResults returns the per-message results of a *transport.BatchError
@@ -357,6 +383,10 @@ func (q *queue) settle(published, failed int) {
 		return
 	}
 	q.mu.Lock()
+	if q.abandoned {
+		q.mu.Unlock() // Close counted the whole batch as undelivered
+		return
+	}
 	for _, e := range q.batch[:published+failed] {
 		putBuf(e.buf)
 	}
@@ -386,15 +416,28 @@ func (q *queue) close(ctx context.Context) int {
 	case <-q.ctx.Done(): // a concurrent Close's deadline ended first
 	}
 	q.stop()
-	<-q.exited
+	// A driver call that ignores cancellation (a client honouring only
+	// deadlines, a socket write on a stalled link) must not hold Close past
+	// its context: after a short grace the sender is abandoned. Its batch
+	// counts as undelivered, whatever the call it is in returns; closing
+	// the transport next ends that call.
+	exited := true
+	select {
+	case <-q.exited:
+	case <-time.After(senderGrace):
+		exited = false
+	}
 	q.mu.Lock()
+	q.abandoned = true
 	lost := q.n + len(q.batch)
 	for q.n > 0 {
 		putBuf(q.popFront().buf)
 	}
-	for _, e := range q.batch {
-		putBuf(e.buf)
-	}
+	if exited {
+		for _, e := range q.batch {
+			putBuf(e.buf)
+		}
+	} // else the sender may still read them: leave them to the collector
 	q.batch = nil
 	q.p.failed.Add(uint64(lost))
 	q.mu.Unlock()

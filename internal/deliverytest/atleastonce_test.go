@@ -3,6 +3,7 @@ package deliverytest
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -56,7 +57,12 @@ func TestAtLeastOnceThroughCutsRefusalAndKill(t *testing.T) {
 			c := collect(t, sub)
 			marker := b.dial(t, b.addr)
 			proxy := faultproxy.Start(t, b.addr)
-			pub := eventpub.New(b.dial(t, proxy.Addr()), eventpub.WithNamespace(ns), eventpub.WithAsync(100000, eventpub.DropNewest))
+			pub := eventpub.New(b.dial(t, proxy.Addr()), eventpub.WithNamespace(ns), eventpub.WithAsync(100000, eventpub.DropNewest),
+				eventpub.WithErrorHandler(func(err error) {
+					if !strings.Contains(err.Error(), "retrying") {
+						t.Logf("reported: %v", err)
+					}
+				}))
 			defer pub.Close(context.Background())
 
 			const n = 12000 // 2500 a second
