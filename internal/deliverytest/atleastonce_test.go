@@ -202,7 +202,8 @@ func TestSyncJetStreamFailsFastOnStall(t *testing.T) {
 			}
 			proxy.Stall()
 			stallEnd := time.Now().Add(4 * time.Second)
-			go func() { time.Sleep(time.Until(stallEnd)); proxy.Pass() }()
+			timer := time.AfterFunc(time.Until(stallEnd), proxy.Pass)
+			defer timer.Stop()
 			defer proxy.Pass()
 			// The first call sends its message and waits for the ack until
 			// its own deadline: that is how the stall is found.
