@@ -67,7 +67,7 @@ func TestAtLeastOnceThroughCutsRefusalAndKill(t *testing.T) {
 
 			const n = 12000 // 2500 a second
 			var faults sync.WaitGroup
-			slowest, failed := paced(t, pub, n, 5, 2*time.Millisecond, func(seq int) {
+			calls, failed := paced(t, pub, n, 5, 2*time.Millisecond, func(seq int) {
 				switch {
 				case seq > 0 && seq <= 5*1000 && seq%1000 == 0:
 					proxy.CutHard()
@@ -97,8 +97,8 @@ func TestAtLeastOnceThroughCutsRefusalAndKill(t *testing.T) {
 				}
 			})
 			faults.Wait()
-			if len(failed) != 0 || slowest > maxCall {
-				t.Errorf("%d calls failed (e.g. %v); slowest %v", len(failed), anyErr(failed), slowest)
+			if len(failed) != 0 || !calls.ok() {
+				t.Errorf("%d calls failed (e.g. %v); %v", len(failed), anyErr(failed), calls)
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 			defer cancel()
@@ -119,8 +119,8 @@ func TestAtLeastOnceThroughCutsRefusalAndKill(t *testing.T) {
 				}
 			}
 			dups := len(got) - len(seen)
-			t.Logf("metrics %+v; received %d (%d distinct), lost %d, duplicates %d, slowest call %v",
-				m, len(got), len(seen), lost, dups, slowest)
+			t.Logf("metrics %+v; received %d (%d distinct), lost %d, duplicates %d; publish calls: %v",
+				m, len(got), len(seen), lost, dups, calls)
 			if lost != 0 || m.Published != n || m.Failed != 0 || m.Dropped != 0 {
 				t.Fatalf("lost %d of %d; metrics %+v", lost, n, m)
 			}

@@ -15,9 +15,6 @@ const (
 	outageTick  = 2 * time.Millisecond // 2500 messages a second, 8 s in all
 	cutAt       = 6000
 	cutFor      = 3 * time.Second
-	// maxCall bounds any one async publish call: a hard guarantee, so the
-	// bound is generous for a loaded machine under -race.
-	maxCall = 50 * time.Millisecond
 )
 
 // outageRun publishes outageN events through a proxy that is cut for
@@ -51,7 +48,7 @@ func outageRunCut(t *testing.T, b backend, cut func(*faultproxy.Proxy), capacity
 	restored := make(chan struct{})
 	current := 0
 	restoredAt = -1
-	slowest, failed := paced(t, pub, outageN, outageBurst, outageTick, func(seq int) {
+	calls, failed := paced(t, pub, outageN, outageBurst, outageTick, func(seq int) {
 		current = seq
 		if seq == cutAt {
 			go func() {
@@ -72,10 +69,10 @@ func outageRunCut(t *testing.T, b backend, cut func(*faultproxy.Proxy), capacity
 	if restoredAt < 0 {
 		t.Fatalf("the link was not restored before the last publish (seq %d)", current)
 	}
-	if slowest > maxCall {
-		t.Errorf("the slowest async publish took %v, want under %v", slowest, maxCall)
+	if !calls.ok() {
+		t.Errorf("async publish calls waited: %v", calls)
 	}
-	t.Logf("slowest publish call %v; link restored at seq %d", slowest, restoredAt)
+	t.Logf("publish calls: %v; link restored at seq %d", calls, restoredAt)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if err := pub.Close(ctx); err != nil {
@@ -176,9 +173,11 @@ func TestOutageOverflow(t *testing.T) {
 			// the cut (before the queue had taken capacity messages), and the
 			// newest capacity messages all survived. (Messages published just
 			// after the link came back can still be dropped: reconnecting
-			// takes a moment, more on a loaded machine.)
+			// takes a moment, more on a loaded machine; while the backlog
+			// drains, several batches can go between two drops, so the runs
+			// are checked up to the seq published when the link came back.)
 			missing := missingSeqs(got)
-			for i := 1; i < len(missing); i++ {
+			for i := 1; i < len(missing) && missing[i] < restoredAt; i++ {
 				if gap := missing[i] - missing[i-1] - 1; gap > 256 {
 					t.Fatalf("%d messages survived between dropped seqs %d and %d: not the oldest dropped", gap, missing[i-1], missing[i])
 				}
