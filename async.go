@@ -228,6 +228,12 @@ func (q *queue) run() {
 			// broker confirms, and send them all again if it does not.
 			if ferr := q.flush(); ferr != nil {
 				sent, results, err = 0, nil, ferr
+				if errors.Is(ferr, transport.ErrUnknownOutcome) {
+					// The broker answered (it just cannot vouch for the
+					// batch): send it again at once, not after the
+					// backoff of the outage before.
+					backoff = 0
+				}
 			}
 		}
 		settled := sent
