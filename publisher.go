@@ -70,6 +70,10 @@ var (
 	ErrAuth = transport.ErrAuth
 	// ErrPayloadTooLarge: the payload is over the driver's limit.
 	ErrPayloadTooLarge = transport.ErrPayloadTooLarge
+	// ErrUnknownOutcome: a sync publish sent the message but no
+	// confirmation came; it may have been delivered. It matches
+	// ErrUnavailable too (see transport.ErrUnknownOutcome).
+	ErrUnknownOutcome = transport.ErrUnknownOutcome
 )
 
 // Publisher publishes logs, events and stats. It is safe for concurrent use.

@@ -146,3 +146,17 @@ func TestPublishAll(t *testing.T) {
 		t.Fatalf("recorded %d messages, want 6", n)
 	}
 }
+
+func TestUnknownOutcomeIsUnavailable(t *testing.T) {
+	cause := errors.New("no ack")
+	err := transport.UnknownOutcome(cause)
+	if !errors.Is(err, transport.ErrUnknownOutcome) || !errors.Is(err, transport.ErrUnavailable) || !errors.Is(err, cause) {
+		t.Fatalf("UnknownOutcome(cause) = %v: want ErrUnknownOutcome, ErrUnavailable and the cause", err)
+	}
+	if errors.Is(transport.Unavailable(cause), transport.ErrUnknownOutcome) {
+		t.Fatal("a plain ErrUnavailable says the message was not sent: it must not match ErrUnknownOutcome")
+	}
+	if got := err.Error(); got != "eventpub: broker unavailable: the outcome is unknown, the message may have been sent: no ack" {
+		t.Fatalf("text %q", got)
+	}
+}
