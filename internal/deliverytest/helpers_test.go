@@ -147,13 +147,15 @@ func paced(t *testing.T, pub *eventpub.Publisher, n, burst int, tick time.Durati
 	return calls, failed
 }
 
-// Async publish calls never wait for the broker. On a machine starved of
-// CPU (other jobs, -race) the OS can still hold any one call for a while,
-// so the check is: no call near the shortest broker wait (maxCall, under
-// the 1 s dial timeout and the outages of seconds), and few calls over
-// slowCall (a call that waited for an outage would make thousands).
+// Async publish calls never wait for the broker: they touch only the
+// queue, whose lock the sender never holds across a driver call. On a
+// machine starved of CPU (other jobs, -race, GC assists) any one call can
+// still be held for a while: a CPU hog beside the suite held single calls
+// for 80 ms to 1.7 s. So the check counts: few calls over slowCall (calls
+// that waited for the broker would be thousands, every call of a 3 s
+// outage), and none as long as the outage itself (maxCall).
 const (
-	maxCall  = 750 * time.Millisecond
+	maxCall  = 2500 * time.Millisecond
 	slowCall = 50 * time.Millisecond
 )
 
