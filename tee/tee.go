@@ -143,34 +143,71 @@ func (t *Transport) PublishBatch(ctx context.Context, msgs []transport.Message) 
 		}
 	}
 	n := len(t.targets)
-	sent := make([]int, n)
+	results := make([][]error, n) // per target, one entry per message
 	errs := make([]error, n)
 	t.each(t.cfg.sequential, func(i int, tg *target) error {
-		sent[i], errs[i] = transport.PublishAll(ctx, tg.t, msgs)
-		return errs[i]
+		sent, err := transport.PublishAll(ctx, tg.t, msgs)
+		errs[i], results[i] = err, perMessage(err, sent, len(msgs))
+		return err
 	})
 	for i, tg := range t.targets {
 		if i > 0 && t.skipped(errs[0]) {
 			continue
 		}
-		tg.published.Add(uint64(sent[i]))
-		tg.failed.Add(uint64(len(msgs) - sent[i]))
+		for _, r := range results[i] {
+			if r == nil {
+				tg.published.Add(1)
+			} else {
+				tg.failed.Add(1)
+			}
+		}
 	}
 	err := t.verdict(errs)
 	if err == nil {
 		return nil
 	}
-	least := sent[0]
-	if errs[0] == nil { // a secondary failed the call: count what all have
-		for _, s := range sent[1:] {
-			least = min(least, s)
+	// Each message's fate is the primary's; under FailCall, the first
+	// failure any target had with it. Per-message results let an async
+	// queue fail a refused message alone and not send the others again.
+	combined := results[0]
+	if errs[0] == nil {
+		combined = make([]error, len(msgs))
+		for i := 1; i < n; i++ {
+			for j, r := range results[i] {
+				if combined[j] == nil && r != nil {
+					combined[j] = fmt.Errorf("tee: secondary %s: %w", t.targets[i].name, r)
+				}
+			}
 		}
+	}
+	least := 0
+	for least < len(combined) && combined[least] == nil {
+		least++
 	}
 	var be *transport.BatchError
 	if errors.As(err, &be) && errs[0] != nil {
 		err = be.Err // the primary's BatchError: keep its cause, set Sent below
 	}
-	return &transport.BatchError{Sent: least, Err: err}
+	return &transport.BatchError{Sent: least, Results: combined, Err: err}
+}
+
+// perMessage returns one result per message of a batch of n from what
+// transport.PublishAll returned: the driver's own per-message results when
+// it gave them, else nil for the first sent messages and err for the rest.
+func perMessage(err error, sent, n int) []error {
+	out := make([]error, n)
+	if err == nil {
+		return out
+	}
+	var be *transport.BatchError
+	if errors.As(err, &be) && len(be.Results) == n {
+		copy(out, be.Results)
+		return out
+	}
+	for i := sent; i < n; i++ {
+		out[i] = err
+	}
+	return out
 }
 
 // ready says why a call cannot go ahead; mu is held.
