@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -15,6 +16,14 @@ const (
 	attemptTimeout = 10 * time.Second       // one send attempt
 	backoffMin     = 10 * time.Millisecond  // first wait after a retryable failure
 	backoffMax     = 500 * time.Millisecond // cap of the doubling wait
+	// maxTriesWhileUp bounds the tries of a message that keeps failing
+	// with an outage error: after that many the sender pings the broker,
+	// and when it answers the message is failed, not retried for ever.
+	maxTriesWhileUp = 5
+	pingTimeout     = 2 * time.Second // that ping
+	// senderGrace is how long Close, its context done, waits for the
+	// sender to notice before it abandons it.
+	senderGrace = 100 * time.Millisecond
 )
 
 // entry is one encoded message waiting to be sent.
@@ -30,15 +39,19 @@ type entry struct {
 // sender backs off after a failure it puts the batch back at the front, so
 // DropOldest drops the oldest message, not a newer one behind the batch.
 type queue struct {
-	p   *Publisher
-	rep *reporter
+	p       *Publisher
+	rep     *reporter
+	flusher transport.Flusher // the transport, when publishing may only buffer
 
 	mu      sync.Mutex
 	ring    []entry // FIFO storage, grown on demand up to capacity
 	head, n int
 	batch   []entry // taken by the sender, not settled yet
 	closing bool
-	room    chan struct{} // closed and replaced whenever room appears
+	// abandoned: Close gave up on the sender and counted what was left;
+	// the sender settles nothing more.
+	abandoned bool
+	room      chan struct{} // closed and replaced whenever room appears
 
 	wake   chan struct{} // tells the sender there is work
 	ctx    context.Context
@@ -57,6 +70,7 @@ func newQueue(p *Publisher) *queue {
 		stop:   stop,
 		exited: make(chan struct{}),
 	}
+	q.flusher, _ = p.t.(transport.Flusher)
 	go q.run()
 	return q
 }
@@ -173,7 +187,9 @@ func (q *queue) run() {
 	defer close(q.exited)
 	var msgs []transport.Message
 	backoff := time.Duration(0)
-	single := false // send one message alone to find which one a batch error is about
+	single := false   // send one message alone to find which one a batch error is about
+	tries := 0        // failed tries since a message was last settled
+	answered := false // the broker answered a ping since then: one last try
 	for {
 		q.mu.Lock()
 		for len(q.batch) == 0 && q.n == 0 {
@@ -206,28 +222,82 @@ func (q *queue) run() {
 		}
 		sent, err := q.send(msgs)
 		clear(msgs)
-		if results := batchResults(err, len(batch)); results != nil {
+		results := batchResults(err, len(batch))
+		if q.flusher != nil && (sent > 0 || results != nil) {
+			// The driver may have only buffered them: count them once the
+			// broker confirms, and send them all again if it does not.
+			if ferr := q.flush(); ferr != nil {
+				sent, results, err = 0, nil, ferr
+				if errors.Is(ferr, transport.ErrUnknownOutcome) {
+					// The broker answered (it just cannot vouch for the
+					// batch): send it again at once, not after the
+					// backoff of the outage before.
+					backoff = 0
+				}
+			}
+		}
+		settled := sent
+		othersWent := false // a message behind the first failure went through
+		if results != nil {
 			// The driver knows each message's fate: settle them in order
 			// up to the first one that may go later, and retry from there.
-			sent, err = q.settleResults(batch, results)
+			var k int
+			k, othersWent, err = q.settleResults(batch, results)
+			settled, sent = k, 0
 		}
-		var culprit string // the channel of the first message not sent
+		culprit := "" // the channel of the first message not sent
 		if sent < len(batch) {
 			culprit = batch[sent].channel
 		}
 		q.settle(sent, 0)
+		if settled > 0 {
+			tries, answered = 0, false
+		}
 		if err == nil {
-			backoff, single = 0, false
+			backoff, single, tries, answered = 0, false, 0, false
 			continue
 		}
 		if q.ctx.Err() != nil {
 			return // Close gave up; it counts what is left
 		}
 		if retryable(err) {
+			tries++
+			if othersWent && !single {
+				// The broker took the messages behind it: retry this one
+				// alone, so the others are not sent again meanwhile.
+				single = true
+			}
+			if tries >= maxTriesWhileUp {
+				if len(batch) > 1 && !single {
+					// Find the message it is about: one more try alone.
+					single, tries = true, maxTriesWhileUp-1
+					continue
+				}
+				if !answered && q.linkUp() {
+					// The tries so far may have met an outage that has
+					// just ended: one more try now that the broker answers.
+					answered = true
+					continue
+				}
+				if answered {
+					// Not an outage: the broker answers, yet this message
+					// keeps failing. It must not hold the ones behind it.
+					n := tries
+					single, tries, backoff, answered = false, 0, 0, false
+					q.settle(0, 1)
+					q.rep.report(func() error {
+						return fmt.Errorf("eventpub: message on %q failed %d times while the broker answers: %w", culprit, n, err)
+					})
+					continue
+				}
+				tries = 0 // an outage: hold every message, look again later
+			}
 			backoff = min(max(2*backoff, backoffMin), backoffMax)
-			q.rep.report(func() error { return fmt.Errorf("eventpub: send failed, retrying in %v: %w", backoff, err) })
+			q.rep.retrying(func() error { return fmt.Errorf("eventpub: send failed, retrying in %v: %w", backoff, err) })
 			q.mu.Lock()
-			q.putBackBatch()
+			if !q.abandoned {
+				q.putBackBatch()
+			}
 			q.mu.Unlock()
 			select {
 			case <-time.After(backoff):
@@ -240,7 +310,7 @@ func (q *queue) run() {
 			single = true // the error is about one message we cannot name yet
 			continue
 		}
-		single = false
+		single, tries = false, 0
 		q.settle(0, 1)
 		q.rep.report(func() error { return fmt.Errorf("eventpub: message on %q failed: %w", culprit, err) })
 	}
@@ -251,6 +321,31 @@ func (q *queue) send(msgs []transport.Message) (int, error) {
 	ctx, cancel := context.WithTimeout(q.ctx, attemptTimeout)
 	defer cancel()
 	return transport.PublishAll(ctx, q.p.t, msgs)
+}
+
+// flush waits until the broker has confirmed what send handed the driver.
+func (q *queue) flush() error {
+	ctx, cancel := context.WithTimeout(q.ctx, attemptTimeout)
+	defer cancel()
+	return q.flusher.Flush(ctx)
+}
+
+// linkUp reports whether the broker answers a ping now. It returns at once
+// when Close gives up: a driver's Ping may honour only its deadline (a
+// go-redis round trip on a stalled link), and Close must keep its own.
+func (q *queue) linkUp() bool {
+	ctx, cancel := context.WithTimeout(q.ctx, pingTimeout)
+	res := make(chan error, 1)
+	go func() {
+		defer cancel()
+		res <- q.p.t.Ping(ctx)
+	}()
+	select {
+	case err := <-res:
+		return err == nil
+	case <-q.ctx.Done():
+		return false
+	}
 }
 
 // batchResults returns the per-message results of a *transport.BatchError
@@ -265,9 +360,10 @@ func batchResults(err error, n int) []error {
 
 // settleResults settles the messages at the front of batch whose fate
 // results tell: sent ones as published, refused ones (not retryable) as
-// failed, up to the first one that may succeed later. It returns 0 and that
-// message's error, or 0 and nil when the whole batch is settled.
-func (q *queue) settleResults(batch []entry, results []error) (int, error) {
+// failed, up to the first one that may succeed later. It returns how many
+// it settled, whether a message after that first one went through, and
+// that message's error (nil when the whole batch is settled).
+func (q *queue) settleResults(batch []entry, results []error) (settled int, othersWent bool, err error) {
 	published, failed := 0, 0
 	for i, err := range results {
 		switch {
@@ -279,11 +375,11 @@ func (q *queue) settleResults(batch []entry, results []error) (int, error) {
 			q.rep.report(func() error { return fmt.Errorf("eventpub: message on %q failed: %w", ch, err) })
 		default:
 			q.settle(published, failed)
-			return 0, err
+			return published + failed, slices.Contains(results[i+1:], nil), err
 		}
 	}
 	q.settle(published, failed)
-	return 0, nil
+	return published + failed, false, nil
 }
 
 // settle removes the first published+failed messages of the batch, counting
@@ -293,6 +389,10 @@ func (q *queue) settle(published, failed int) {
 		return
 	}
 	q.mu.Lock()
+	if q.abandoned {
+		q.mu.Unlock() // Close counted the whole batch as undelivered
+		return
+	}
 	for _, e := range q.batch[:published+failed] {
 		putBuf(e.buf)
 	}
@@ -322,15 +422,28 @@ func (q *queue) close(ctx context.Context) int {
 	case <-q.ctx.Done(): // a concurrent Close's deadline ended first
 	}
 	q.stop()
-	<-q.exited
+	// A driver call that ignores cancellation (a client honouring only
+	// deadlines, a socket write on a stalled link) must not hold Close past
+	// its context: after a short grace the sender is abandoned. Its batch
+	// counts as undelivered, whatever the call it is in returns; closing
+	// the transport next ends that call.
+	exited := true
+	select {
+	case <-q.exited:
+	case <-time.After(senderGrace):
+		exited = false
+	}
 	q.mu.Lock()
+	q.abandoned = true
 	lost := q.n + len(q.batch)
 	for q.n > 0 {
 		putBuf(q.popFront().buf)
 	}
-	for _, e := range q.batch {
-		putBuf(e.buf)
-	}
+	if exited {
+		for _, e := range q.batch {
+			putBuf(e.buf)
+		}
+	} // else the sender may still read them: leave them to the collector
 	q.batch = nil
 	q.p.failed.Add(uint64(lost))
 	q.mu.Unlock()
@@ -355,7 +468,8 @@ type reporter struct {
 	done  chan struct{}
 
 	mu         sync.Mutex
-	last       time.Time
+	last       time.Time // of the last report of any kind
+	lastFail   time.Time // of the last report of a message failed or dropped
 	suppressed int
 	closed     bool
 }
@@ -363,7 +477,7 @@ type reporter struct {
 func newReporter(h func(error), every time.Duration) *reporter {
 	r := &reporter{h: h, every: every}
 	if h != nil {
-		r.ch, r.done = make(chan error, 1), make(chan struct{})
+		r.ch, r.done = make(chan error, 2), make(chan struct{})
 		go func() {
 			defer close(r.done)
 			for err := range r.ch {
@@ -374,15 +488,28 @@ func newReporter(h func(error), every time.Duration) *reporter {
 	return r
 }
 
-// report builds the error only when it will be delivered. It never blocks.
-func (r *reporter) report(build func() error) {
+// report reports a message failed or dropped, at most one such report
+// per interval. It builds the error only when it will be delivered, and
+// never blocks.
+func (r *reporter) report(build func() error) { r.send(build, true) }
+
+// retrying reports a failed try that will be retried, at most one report
+// of any kind per interval: a retry notice never holds back the report of
+// a message lost.
+func (r *reporter) retrying(build func() error) { r.send(build, false) }
+
+func (r *reporter) send(build func() error, lost bool) {
 	if r.h == nil {
 		return
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	now := time.Now()
-	if r.closed || (!r.last.IsZero() && now.Sub(r.last) < r.every) {
+	last := r.last
+	if lost {
+		last = r.lastFail
+	}
+	if r.closed || (!last.IsZero() && now.Sub(last) < r.every) {
 		r.suppressed++
 		return
 	}
@@ -393,6 +520,9 @@ func (r *reporter) report(build func() error) {
 	select {
 	case r.ch <- err:
 		r.last, r.suppressed = now, 0
+		if lost {
+			r.lastFail = now
+		}
 	default: // the handler is still busy with the last one
 		r.suppressed++
 	}

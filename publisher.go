@@ -27,7 +27,13 @@
 //
 // By default a publish returns once the driver has the message, or with the
 // driver's error. [WithAsync] queues instead and sends from one goroutine in
-// batches, holding messages through broker outages. Either way a publish
+// batches, holding messages through broker outages, at least once: a batch
+// counts as published once the broker has confirmed it, and is sent again
+// when that confirmation does not come. A message the broker refuses for
+// good (an invalid channel, a payload too large, a permission) is failed,
+// counted and reported, and the ones behind it go on; so is one that keeps
+// failing while the broker answers pings (after a few tries). Only a real
+// outage holds every message. Either way a publish
 // never panics, the caller may ignore every error, and [Publisher.Metrics]
 // counts what happened to every message.
 package eventpub
@@ -64,6 +70,10 @@ var (
 	ErrAuth = transport.ErrAuth
 	// ErrPayloadTooLarge: the payload is over the driver's limit.
 	ErrPayloadTooLarge = transport.ErrPayloadTooLarge
+	// ErrUnknownOutcome: a sync publish sent the message but no
+	// confirmation came; it may have been delivered. It matches
+	// ErrUnavailable too (see transport.ErrUnknownOutcome).
+	ErrUnknownOutcome = transport.ErrUnknownOutcome
 )
 
 // Publisher publishes logs, events and stats. It is safe for concurrent use.
@@ -263,7 +273,8 @@ func (p *Publisher) check(ctx context.Context) error {
 }
 
 // Close stops accepting messages, sends what is queued until ctx ends, and
-// closes the transport. When messages remain undelivered it returns a
+// closes the transport (through transport.ContextCloser when the driver
+// has it, so that its own waits end with ctx as well). When messages remain undelivered it returns a
 // *CloseError saying how many. Close is idempotent and safe to call while
 // other goroutines publish: they get ErrClosed. A Close that finds another
 // in progress waits for it and returns its result; its own ctx ending
@@ -303,7 +314,11 @@ func (p *Publisher) Close(ctx context.Context) error {
 	}
 	var err error
 	if p.t != nil && !p.cfg.keepOpen {
-		err = p.t.Close()
+		if cc, ok := p.t.(transport.ContextCloser); ok {
+			err = cc.CloseContext(ctx) // its waits end with ctx too
+		} else {
+			err = p.t.Close()
+		}
 	}
 	if lost > 0 {
 		err = &CloseError{Undelivered: lost, Err: ctx.Err()}
@@ -341,7 +356,14 @@ type Metrics struct {
 	// Accepted counts messages a publish call took: valid, encoded, and
 	// handed to the transport or the queue.
 	Accepted uint64
-	// Published counts messages the transport took.
+	// Published counts messages the broker confirmed: in async mode, on
+	// every driver, a message counts once the broker has acknowledged it
+	// (a Redis reply, a JetStream ack, or for core NATS a flush round trip
+	// after its batch, see transport.Flusher); a batch whose confirmation
+	// does not come is sent again, so delivery is at least once. In sync
+	// mode it counts publishes that returned nil: that is a confirmation on
+	// every driver but core NATS without its Flush option, where it means
+	// nats.go buffered the message.
 	Published uint64
 	// Dropped counts messages the async overflow policy discarded.
 	Dropped uint64

@@ -26,6 +26,9 @@
 // message with its channel; unusual channel names (colons, dots, unicode);
 // order per publisher (Ordered); headers (Headers); reading what was
 // published before subscribing (Persistent); PublishBatch (when implemented);
+// the channel rules of transport.ValidateChannel on Publish, PublishBatch and
+// Subscribe; a message refused in the middle of a batch, and through an async
+// eventpub.Publisher, does not stop the ones behind it;
 // 50 concurrent publishers × 200 messages each arrive exactly once; errors
 // (cancelled and expired contexts on Publish and Next, ErrPayloadTooLarge
 // above MaxPayload, ErrInvalidChannel for "" and InvalidChannels); Close and

@@ -34,8 +34,10 @@
 //
 // # Channels and patterns
 //
-// A channel name is any non-empty valid UTF-8 string without a NUL byte;
-// others are rejected with transport.ErrInvalidChannel. [Transport] also
+// A channel name (and a pattern) follows the rules every driver shares,
+// transport.ValidateChannel: not empty, at most 255 bytes, valid UTF-8, no
+// control characters. Others are rejected with transport.ErrInvalidChannel
+// before anything is delivered; the memory broker adds no rule of its own. [Transport] also
 // implements transport.PatternSubscriber with Redis-style globs: '*' matches
 // any run of characters (including ':', '.' and '/'), '?' one character,
 // '[abc]', '[a-z]' and '[^a-z]' a class, and '\' quotes the next character.

@@ -243,18 +243,22 @@ func TestHistoryReplay(t *testing.T) {
 	}
 }
 
-func TestBatchWithInvalidMessageSendsNothing(t *testing.T) {
+// TestBatchWithInvalidMessageSendsTheOthers: a message refused on its own
+// does not stop the ones around it; Results say which failed.
+func TestBatchWithInvalidMessageSendsTheOthers(t *testing.T) {
 	tr := memory.New(memory.WithMaxPayload(4))
 	t.Cleanup(func() { _ = tr.Close() })
 	s := sub(t, tr, "c")
 	err := tr.PublishBatch(context.Background(), []transport.Message{
-		{Channel: "c", Payload: []byte("ok")}, {Channel: "c", Payload: []byte("too long")},
+		{Channel: "c", Payload: []byte("ok")}, {Channel: "c", Payload: []byte("too long")}, {Channel: "c", Payload: []byte("ok2")},
 	})
 	var be *transport.BatchError
-	if !errors.As(err, &be) || be.Sent != 0 || !errors.Is(err, transport.ErrPayloadTooLarge) ||
-		!strings.Contains(err.Error(), "batch message 1") {
-		t.Fatalf("PublishBatch = %v, want a BatchError{Sent: 0} naming message 1 as too large", err)
+	if !errors.As(err, &be) || be.Sent != 1 || !errors.Is(err, transport.ErrPayloadTooLarge) ||
+		!strings.Contains(err.Error(), "batch message 1") || len(be.Results) != 3 || be.Results[0] != nil || be.Results[2] != nil {
+		t.Fatalf("PublishBatch = %v, want a BatchError{Sent: 1} naming message 1 as too large, the others sent", err)
 	}
+	next(t, s, "ok")
+	next(t, s, "ok2")
 	empty(t, s)
 }
 
@@ -276,7 +280,7 @@ func TestMaxPayloadOption(t *testing.T) {
 func TestInvalidChannelErrorsNameTheProblem(t *testing.T) {
 	tr := memory.New()
 	t.Cleanup(func() { _ = tr.Close() })
-	for ch, want := range map[string]string{"": "empty", "a\x00b": "NUL", "\xff": "UTF-8"} {
+	for ch, want := range map[string]string{"": "empty", "a\x00b": "control character U+0000", "\xff": "UTF-8"} {
 		err := tr.Publish(context.Background(), transport.Message{Channel: ch})
 		if !errors.Is(err, transport.ErrInvalidChannel) || !strings.Contains(err.Error(), want) {
 			t.Errorf("Publish on %q = %v, want ErrInvalidChannel mentioning %q", ch, err, want)

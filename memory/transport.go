@@ -4,10 +4,8 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
-	"unicode/utf8"
 
 	"github.com/eventpub/eventpub/transport"
 )
@@ -79,24 +77,46 @@ func (t *Transport) Publish(ctx context.Context, msg transport.Message) error {
 	return t.b.route(ctx, t.done, msg)
 }
 
-// PublishBatch publishes msgs in order. Every message is checked before the
-// first is sent, so an invalid one sends none. On failure the error is a
-// *transport.BatchError.
+// PublishBatch publishes msgs in order. A message refused on its own (an
+// invalid channel, a payload over the limit) does not stop the ones after
+// it; the *transport.BatchError's Results then give each message's fate.
+// A failure that stops every message (the broker down, the context) ends
+// the batch, and its Sent counts the messages delivered before it.
 func (t *Transport) PublishBatch(ctx context.Context, msgs []transport.Message) error {
 	if err := t.ready(ctx); err != nil {
 		return &transport.BatchError{Err: err}
 	}
+	var results []error // made at the first refused message
 	for i, m := range msgs {
 		if err := t.check(m); err != nil {
-			return &transport.BatchError{Err: fmt.Errorf("memory: batch message %d: %w", i, err)}
+			if results == nil {
+				results = make([]error, len(msgs))
+			}
+			results[i] = fmt.Errorf("memory: batch message %d: %w", i, err)
+			continue
 		}
-	}
-	for i, m := range msgs {
 		if err := t.b.route(ctx, t.done, m); err != nil {
-			return &transport.BatchError{Sent: i, Err: err}
+			sent := i
+			if results != nil {
+				sent = firstErr(results)
+			}
+			return &transport.BatchError{Sent: sent, Err: err}
 		}
 	}
-	return nil
+	if results == nil {
+		return nil
+	}
+	sent := firstErr(results)
+	return &transport.BatchError{Sent: sent, Results: results, Err: results[sent]}
+}
+
+// firstErr returns the index of the first non-nil error in results.
+func firstErr(results []error) int {
+	i := 0
+	for i < len(results) && results[i] == nil {
+		i++
+	}
+	return i
 }
 
 // check validates msg against the channel rules and MaxPayload.
@@ -111,15 +131,14 @@ func (t *Transport) check(msg transport.Message) error {
 	return nil
 }
 
-// validChannel accepts any non-empty valid UTF-8 name without NUL.
+// validChannel applies transport.ValidateChannel, the rules every driver
+// shares, to a channel or pattern name; the memory broker adds none.
 func validChannel(name, what string) error {
-	switch {
-	case name == "":
-		return transport.Invalid(transport.ErrInvalidChannel, "%s name is empty", what)
-	case !utf8.ValidString(name):
-		return transport.Invalid(transport.ErrInvalidChannel, "%s name %q is not valid UTF-8", what, name)
-	case strings.IndexByte(name, 0) >= 0:
-		return transport.Invalid(transport.ErrInvalidChannel, "%s name %q contains a NUL byte", what, name)
+	if err := transport.ValidateChannel(name); err != nil {
+		if name == "" {
+			return transport.Invalid(transport.ErrInvalidChannel, "%s name is empty", what)
+		}
+		return err
 	}
 	return nil
 }

@@ -261,6 +261,9 @@ func (c *Config) Validate() error {
 			return fmt.Errorf("eventpub/nats: JetStream MaxPending %d is negative", js.MaxPending)
 		}
 		for _, s := range js.Subjects {
+			if err := transport.ValidateChannel(s); err != nil {
+				return fmt.Errorf("eventpub/nats: JetStream subject: %w", err)
+			}
 			if err := validSubject(s, true); err != nil {
 				return fmt.Errorf("eventpub/nats: JetStream subject %s: %v", transport.QuoteChannel(s), err)
 			}

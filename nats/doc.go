@@ -9,17 +9,26 @@
 // A channel name is used as the subject unchanged by default, so
 // "codeworm:events" (one token) works the same on Redis and NATS during a
 // migration. [ColonToDot] maps ':' to '.' for a subject hierarchy that
-// wildcard subscribers ("codeworm.>") can use. A channel that cannot be a
-// subject (empty, white space, '*' or '>', empty tokens, over 1024 bytes)
-// gives transport.ErrInvalidChannel before anything is sent. Since that
+// wildcard subscribers ("codeworm.>") can use. Every channel and pattern
+// first meets the rules all drivers share, transport.ValidateChannel (not
+// empty, at most 255 bytes, valid UTF-8, no control characters); then a
+// channel that cannot be a subject (white space, '*' or '>', empty tokens)
+// gives transport.ErrInvalidChannel before anything is sent, and so before
+// a JetStream stream's subjects are touched. Since that
 // check is stricter than nats.go's, a connection Open makes skips nats.go's
 // own (natsgo.SkipSubjectValidation): code that publishes on
 // [Transport.Conn] directly must give it valid subjects.
 //
 // # Core mode
 //
-// Delivery is at most once: Publish returns once nats.go has buffered the
-// message (with [WithFlush], once the server has it), and Close flushes.
+// Publish returns once nats.go has buffered the message (with [WithFlush],
+// once the server has it), and Close flushes: at most once on its own.
+// [Transport.Flush] (transport.Flusher) confirms, with one round trip, that
+// the server has everything published before it, and refuses to vouch when
+// the connection was re-established since the last Flush; eventpub's async
+// Publisher flushes after every batch and sends the batch again when the
+// flush fails, which makes core NATS at least once in async mode, at the
+// cost of one round trip per batch.
 // Headers travel as NATS headers. A payload over the server's max_payload
 // gives transport.ErrPayloadTooLarge before anything is sent.
 //
@@ -51,7 +60,15 @@
 // connection drops. Subscriptions resume after a reconnect: core ones from
 // that moment, JetStream ones after the last message they delivered. A link
 // that stalls with the connection open is dropped and reconnected once a
-// socket write has waited PublishTimeout (see Config.PublishTimeout).
+// socket write has waited PublishTimeout (see Config.PublishTimeout). In
+// JetStream mode an ack that does not come in time on a link that looks up
+// starts a link probe (one PING round trip); until it answers, publishes
+// fail at once with transport.ErrUnavailable, and when it does not, the
+// connection reconnects. A publish that sent its message and got no answer
+// (a timeout, its context, the link dropping) fails with
+// transport.ErrUnknownOutcome: the stream may have stored it.
+// [Transport.CloseContext] (transport.ContextCloser) bounds every wait of
+// Close by the caller's context.
 //
 // # Errors
 //

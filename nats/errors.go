@@ -160,6 +160,9 @@ func (t *Transport) classify(ctx context.Context, err error) error {
 	if err == nil {
 		return nil
 	}
+	if errors.Is(err, transport.ErrUnknownOutcome) {
+		return err // classified already; it may also match ctx.Err()
+	}
 	if ctx != nil && ctx.Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
 		return ctx.Err()
 	}

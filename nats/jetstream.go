@@ -200,10 +200,25 @@ func (t *Transport) jsMsg(subj string, msg transport.Message) *natsgo.Msg {
 
 // waitAck waits for fut's ack, the context, or the connection to drop. An
 // ack that has already arrived wins over a context that has ended.
+//
+// The message was sent: when no answer came (a timeout, the context, the
+// connection dropped) the error matches transport.ErrUnknownOutcome, and a
+// timeout makes later publishes fail fast until the link probe has settled
+// whether the link is stalled.
 func (t *Transport) waitAck(ctx context.Context, fut jetstream.PubAckFuture) error {
 	err := t.awaitAck(ctx, fut)
-	if err != nil && (errors.Is(err, context.DeadlineExceeded) || errors.Is(err, jetstream.ErrAsyncPublishTimeout)) {
-		t.probeLink()
+	switch {
+	case err == nil, errors.Is(err, transport.ErrUnknownOutcome):
+		return err
+	case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, jetstream.ErrAsyncPublishTimeout):
+		// A refused publish gets no ack either, only an -ERR: that is no
+		// stall (the caller's refused turns it into ErrAuth).
+		if _, subj, ok := permissionViolation(t.nc.LastError()); !ok || subj != fut.Msg().Subject {
+			t.suspectStall()
+		}
+		return transport.UnknownOutcome(err)
+	case errors.Is(err, context.Canceled):
+		return transport.UnknownOutcome(err)
 	}
 	return err
 }
@@ -238,7 +253,7 @@ func (t *Transport) awaitAck(ctx context.Context, fut jetstream.PubAckFuture) er
 		if t.closed.Load() {
 			return transport.ErrClosed
 		}
-		return transport.Unavailable(fmt.Errorf("%w before the ack arrived", errDown))
+		return transport.UnknownOutcome(fmt.Errorf("%w before the ack arrived", errDown))
 	}
 }
 

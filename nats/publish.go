@@ -2,6 +2,7 @@ package nats
 
 import (
 	"context"
+	"errors"
 
 	"github.com/eventpub/eventpub/transport"
 	natsgo "github.com/nats-io/nats.go"
@@ -82,6 +83,46 @@ func (t *Transport) PublishBatch(ctx context.Context, msgs []transport.Message) 
 	return nil
 }
 
+// Flush returns once the server has processed every core message published
+// before the call (one PING round trip), implementing transport.Flusher;
+// in JetStream mode every publish already waits for its ack, and Flush
+// returns nil. It fails with transport.ErrUnavailable when the connection
+// is down, drops meanwhile, or was re-established since the last Flush that
+// succeeded: messages nats.go buffered for the old connection may be lost,
+// so the caller should send again what it published since then. eventpub's
+// async queue calls it after every batch, which makes core NATS at least
+// once in async mode at the cost of one round trip per batch.
+func (t *Transport) Flush(ctx context.Context) error {
+	if t.closed.Load() {
+		return transport.ErrClosed
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if t.js != nil {
+		return nil
+	}
+	if !t.connected() {
+		return t.downErr()
+	}
+	if err := t.flush(ctx); err != nil {
+		err = t.classify(ctx, err)
+		if errors.Is(err, transport.ErrUnavailable) && ctx.Err() == nil {
+			t.probeLink() // no PONG on a link that looks up: stalled?
+		}
+		return err
+	}
+	// A successful flush just now: the connection's lock is free.
+	now := t.nc.Stats().Reconnects
+	if prev := t.flushedReconnects.Swap(now); prev != now {
+		return transport.UnknownOutcome(errReconnected)
+	}
+	return nil
+}
+
+// errReconnected says a Flush cannot vouch for what came before it.
+var errReconnected = errors.New("eventpub/nats: the connection was re-established since the last flush; messages published before may have been lost with the old one")
+
 // check runs the tests every publish needs before anything is sent and
 // returns the subject.
 func (t *Transport) check(ctx context.Context, msg transport.Message) (string, error) {
@@ -101,6 +142,10 @@ func (t *Transport) check(ctx context.Context, msg transport.Message) (string, e
 	}
 	if !t.connected() && (t.js != nil || t.cfg.ReconnectBuffer == 0) {
 		return "", t.downErr()
+	}
+	if t.suspect.Load() {
+		t.probeLink() // it settles the suspicion; one runs at a time
+		return "", transport.Unavailable(errStalled)
 	}
 	return subj, nil
 }

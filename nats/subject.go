@@ -14,6 +14,9 @@ const maxSubjectLen = 1024
 // subject returns the subject for channel, or ErrInvalidChannel saying why
 // the channel cannot be one.
 func (t *Transport) subject(channel string) (string, error) {
+	if err := transport.ValidateChannel(channel); err != nil {
+		return "", err
+	}
 	subj := channel
 	if t.cfg.Mapping == ColonToDot {
 		if strings.IndexByte(channel, '.') >= 0 {
@@ -31,6 +34,9 @@ func (t *Transport) subject(channel string) (string, error) {
 // pattern returns the subject for a subscription pattern: like subject, but
 // '*' and '>' tokens are wildcards.
 func (t *Transport) pattern(p string) (string, error) {
+	if err := transport.ValidateChannel(p); err != nil {
+		return "", err
+	}
 	subj := p
 	if t.cfg.Mapping == ColonToDot {
 		subj = strings.ReplaceAll(p, ":", ".")

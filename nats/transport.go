@@ -22,7 +22,17 @@ type Transport struct {
 	owned bool // Close closes nc
 	js    jetstream.JetStream
 
-	up     atomic.Bool                   // the connection is CONNECTED
+	up atomic.Bool // the connection is CONNECTED
+	// suspect is set (JetStream, owned connection) when an ack did not
+	// come on a link that looks up, until the link probe has settled
+	// whether it is stalled: publishes fail fast meanwhile.
+	suspect atomic.Bool
+	// flushedReconnects is the connection's reconnect count at the last
+	// Flush that succeeded (see Flush).
+	flushedReconnects atomic.Uint64
+	// quit ends the background probe when Close begins.
+	quit   context.Context
+	cancel context.CancelFunc
 	down   atomic.Pointer[chan struct{}] // closed when the connection drops
 	maxPay atomic.Int64                  // last known max_payload
 	closed atomic.Bool
@@ -80,6 +90,7 @@ func newTransport(nc *natsgo.Conn, cfg Config, owned bool) (*Transport, error) {
 	}
 	t := &Transport{cfg: cfg, nc: nc, owned: owned, abandon: make(chan struct{}),
 		subs: map[*subscription]struct{}{}, stopping: map[chan struct{}]struct{}{}}
+	t.quit, t.cancel = context.WithCancel(context.Background())
 	ch := make(chan struct{})
 	t.down.Store(&ch)
 	t.statusCh = nc.StatusChanged()
@@ -131,6 +142,7 @@ func (t *Transport) refreshState(st natsgo.Status) {
 			ch := make(chan struct{})
 			t.down.Store(&ch)
 			t.up.Store(true)
+			t.suspect.Store(false) // a new link
 		}
 		return
 	}
@@ -149,6 +161,7 @@ func isClosedChan(ch chan struct{}) bool {
 }
 
 func (t *Transport) stopWatch() {
+	t.cancel()
 	t.nc.RemoveStatusListener(t.statusCh)
 	t.watchWG.Wait()
 	t.probeWG.Wait()
@@ -165,9 +178,13 @@ func (t *Transport) probeLink() {
 		return
 	}
 	t.background(&t.probing, func() {
+		defer t.suspect.Store(false) // settled: the link answered, or it is marked down
 		before := t.nc.Stats().Reconnects
-		err := t.nc.FlushTimeout(t.cfg.PublishTimeout)
-		if errors.Is(err, natsgo.ErrTimeout) && !t.closed.Load() && t.nc.Stats().Reconnects == before {
+		ctx, cancel := context.WithTimeout(t.quit, t.cfg.PublishTimeout)
+		err := t.nc.FlushWithContext(ctx)
+		cancel()
+		timedOut := errors.Is(err, natsgo.ErrTimeout) || errors.Is(err, context.DeadlineExceeded)
+		if timedOut && t.quit.Err() == nil && !t.closed.Load() && t.nc.Stats().Reconnects == before {
 			// Mark the link down first: the reconnect holds nats.go's lock
 			// through its handshake, and a publish let through before the
 			// watcher hears of it would wait on that lock.
@@ -176,6 +193,19 @@ func (t *Transport) probeLink() {
 		}
 	})
 }
+
+// suspectStall runs after an ack did not come in time: until the link
+// probe settles whether the link is stalled, JetStream publishes fail fast
+// instead of each waiting out the stall.
+func (t *Transport) suspectStall() {
+	if t.owned && t.up.Load() && t.js != nil {
+		t.suspect.Store(true)
+	}
+	t.probeLink()
+}
+
+// errStalled is the cause given while a stalled link is suspected.
+var errStalled = errors.New("eventpub/nats: the last publish got no ack on a link that looks up; checking the link (nothing was sent)")
 
 // recheck asks the connection its status in the background, for when the
 // watcher may have missed an event (nats.go drops status events when its
@@ -315,7 +345,9 @@ func (t *Transport) flush(ctx context.Context) error {
 }
 
 // Close ends every subscription, sends what nats.go still buffers and, when
-// the Transport opened the connection, closes it. It is idempotent.
+// the Transport opened the connection, closes it. It is idempotent. It is
+// CloseContext with no deadline of the caller's: each of its waits below is
+// bounded by PublishTimeout.
 //
 // A JetStream publish still waiting for its ack then fails with
 // transport.ErrClosed (Close first waits up to PublishTimeout for acks on
@@ -325,7 +357,14 @@ func (t *Transport) flush(ctx context.Context) error {
 // consumer in a reset until its own request (10 s) and backoff end or the
 // connection comes back, and such a consumer finishes stopping on its own
 // after Close returns. It delivers nothing more.
-func (t *Transport) Close() error {
+func (t *Transport) Close() error { return t.CloseContext(context.Background()) }
+
+// CloseContext is Close whose waits (for acks on their way, consumers to
+// stop, the final flush) also end when ctx ends (transport.ContextCloser);
+// with a done ctx it waits for none of them and closes at once. What was
+// not flushed then may be lost; eventpub's async queue has counted it
+// already. A flush that fails is returned as transport.ErrUnavailable.
+func (t *Transport) CloseContext(ctx context.Context) error {
 	t.mu.Lock() // see trackWG
 	if t.closed.Swap(true) {
 		t.mu.Unlock()
@@ -337,6 +376,7 @@ func (t *Transport) Close() error {
 	}
 	t.subs = nil
 	t.mu.Unlock()
+	t.cancel() // ends a link probe under way
 	for _, s := range subs {
 		s.close(false) // waited for below, all at once
 	}
@@ -353,6 +393,7 @@ func (t *Transport) Close() error {
 		case <-t.js.PublishAsyncComplete():
 		case <-timer.C:
 		case <-down:
+		case <-ctx.Done():
 		}
 		timer.Stop()
 		close(t.abandon)
@@ -370,16 +411,21 @@ func (t *Transport) Close() error {
 		down = nil // the caller's connection stays open: wait for the consumers
 	}
 	timer := time.NewTimer(t.cfg.PublishTimeout)
-	t.waitStopping(timer.C, down)
+	t.waitStopping(ctx, timer.C, down)
 	timer.Stop()
 	var err error
-	if t.nc.Status() == natsgo.CONNECTED {
-		err = t.nc.FlushTimeout(t.cfg.PublishTimeout)
+	if ctx.Err() == nil && natsgo.Status(t.status.Load()) == natsgo.CONNECTED && t.up.Load() {
+		fctx, cancel := context.WithTimeout(ctx, t.cfg.PublishTimeout)
+		err = t.nc.FlushWithContext(fctx)
+		cancel()
+		if err != nil && ctx.Err() != nil {
+			err = nil // the caller gave up on the flush; eventpub counts the rest
+		}
 	}
 	t.stopWatch()
 	if t.owned {
 		t.nc.Close()
-		t.waitStopping(nil, nil) // the connection is gone, so consumers stop now
+		t.waitStopping(context.Background(), nil, nil) // the connection is gone, so consumers stop now
 	}
 	if err != nil {
 		return t.classify(nil, err)
@@ -404,9 +450,9 @@ func (t *Transport) doneStopping(ch chan struct{}) {
 	close(ch)
 }
 
-// waitStopping waits until every consumer has stopped, limit fires or down
-// is closed (nil: no such bound).
-func (t *Transport) waitStopping(limit <-chan time.Time, down <-chan struct{}) {
+// waitStopping waits until every consumer has stopped, limit fires, down
+// is closed (nil: no such bound) or ctx ends.
+func (t *Transport) waitStopping(ctx context.Context, limit <-chan time.Time, down <-chan struct{}) {
 	t.mu.Lock()
 	chans := make([]chan struct{}, 0, len(t.stopping))
 	for ch := range t.stopping {
@@ -419,6 +465,8 @@ func (t *Transport) waitStopping(limit <-chan time.Time, down <-chan struct{}) {
 		case <-limit:
 			return
 		case <-down:
+			return
+		case <-ctx.Done():
 			return
 		}
 	}

@@ -38,6 +38,15 @@
 // Redis Cluster) SPUBLISH and SSUBSCRIBE are used, so a channel's traffic
 // stays on the shard that owns its slot instead of reaching every node.
 //
+// # Channels
+//
+// Channel names (and patterns) follow the rules every driver shares,
+// transport.ValidateChannel: not empty, at most 255 bytes, valid UTF-8, no
+// control characters. Redis itself would carry any bytes; a name that
+// breaks a rule gives transport.ErrInvalidChannel before anything is sent.
+// In a PublishBatch such a message (or one over MaxPayload) fails alone:
+// the others are sent and the *transport.BatchError's Results say so.
+//
 // # Outages
 //
 // The first call that cannot reach Redis fails with transport.ErrUnavailable

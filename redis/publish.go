@@ -2,6 +2,7 @@ package redis
 
 import (
 	"context"
+	"errors"
 	"strconv"
 
 	"github.com/eventpub/eventpub/transport"
@@ -40,10 +41,24 @@ func (t *Transport) PublishBatch(ctx context.Context, msgs []transport.Message) 
 		}
 		return ctx.Err()
 	}
+	// A message refused on its own (its channel, its size) does not stop
+	// the others: they go, and Results tell each message's fate.
+	var refused []error
 	for i := range msgs {
-		if err := t.check(ctx, &msgs[i]); err != nil {
+		err := t.check(ctx, &msgs[i])
+		if err == nil {
+			continue
+		}
+		if !errors.Is(err, transport.ErrInvalidChannel) && !errors.Is(err, transport.ErrPayloadTooLarge) {
 			return &transport.BatchError{Sent: 0, Err: err}
 		}
+		if refused == nil {
+			refused = make([]error, len(msgs))
+		}
+		refused[i] = err
+	}
+	if refused != nil {
+		return t.publishAround(ctx, msgs, refused)
 	}
 	if len(msgs) == 1 {
 		if err := t.publishOne(ctx, &msgs[0]); err != nil {
@@ -80,6 +95,46 @@ func (t *Transport) PublishBatch(ctx context.Context, msgs []transport.Message) 
 	return &transport.BatchError{Sent: sent, Results: results, Err: first}
 }
 
+// publishAround sends the messages of msgs that refused does not refuse,
+// and returns a *transport.BatchError whose Results give every message's
+// fate.
+func (t *Transport) publishAround(ctx context.Context, msgs []transport.Message, refused []error) error {
+	var ok []transport.Message
+	var idx []int
+	for i := range msgs {
+		if refused[i] == nil {
+			ok = append(ok, msgs[i])
+			idx = append(idx, i)
+		}
+	}
+	results := refused
+	if len(ok) > 0 {
+		err := t.PublishBatch(ctx, ok)
+		var be *transport.BatchError
+		switch {
+		case err == nil:
+		case errors.As(err, &be) && len(be.Results) == len(ok):
+			for j, r := range be.Results {
+				results[idx[j]] = r
+			}
+		default:
+			// Only Sent is sure: the rest failed with err.
+			sent := 0
+			if errors.As(err, &be) {
+				sent = be.Sent
+			}
+			for j := sent; j < len(ok); j++ {
+				results[idx[j]] = err
+			}
+		}
+	}
+	sent := 0
+	for sent < len(results) && results[sent] == nil {
+		sent++
+	}
+	return &transport.BatchError{Sent: sent, Results: results, Err: results[sent]}
+}
+
 // publishOne sends msg on the publish connections, or through go-redis
 // pipelining when the client is not a plain standalone one.
 func (t *Transport) publishOne(ctx context.Context, msg *transport.Message) error {
@@ -97,8 +152,8 @@ func (t *Transport) check(ctx context.Context, msg *transport.Message) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if msg.Channel == "" {
-		return transport.Invalid(transport.ErrInvalidChannel, "redis: channel name is empty")
+	if err := validChannel(msg.Channel); err != nil {
+		return err
 	}
 	if len(msg.Payload) > t.cfg.MaxPayload {
 		return transport.Invalid(transport.ErrPayloadTooLarge,
@@ -121,4 +176,13 @@ func (t *Transport) publishCmd(ctx context.Context, msg *transport.Message) *gor
 		return cmd
 	}
 	return goredis.NewIntCmd(ctx, "publish", msg.Channel, msg.Payload)
+}
+
+// validChannel applies transport.ValidateChannel, the rules every driver
+// shares; Redis itself would carry any byte string, so it adds none.
+func validChannel(name string) error {
+	if name == "" {
+		return transport.Invalid(transport.ErrInvalidChannel, "redis: channel name is empty")
+	}
+	return transport.ValidateChannel(name)
 }

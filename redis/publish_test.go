@@ -93,8 +93,15 @@ func TestPublishBatchInOrder(t *testing.T) {
 			bad := append(msgs[:2:2], transport.Message{Channel: ""})
 			err = tr.PublishBatch(ctx5(t), bad)
 			var be *transport.BatchError
-			if !errors.As(err, &be) || be.Sent != 0 || !errors.Is(err, transport.ErrInvalidChannel) {
+			// The refused message does not stop the others: they are sent.
+			if !errors.As(err, &be) || be.Sent != 2 || !errors.Is(err, transport.ErrInvalidChannel) ||
+				len(be.Results) != 3 || be.Results[0] != nil || be.Results[1] != nil {
 				t.Fatalf("batch with an empty channel: %v", err)
+			}
+			for i := range 2 {
+				if m := next(t, sub); m.Payload[0] != byte(i) {
+					t.Fatalf("message %d has payload %d", i, m.Payload[0])
+				}
 			}
 		})
 	}

@@ -60,8 +60,8 @@ func (t *Transport) subscribe(ctx context.Context, mode string, names []string) 
 	seen := make(map[string]bool, len(names))
 	var uniq []string
 	for _, n := range names {
-		if n == "" {
-			return nil, transport.Invalid(transport.ErrInvalidChannel, "redis: channel name is empty")
+		if err := validChannel(n); err != nil {
+			return nil, err
 		}
 		if !seen[n] {
 			seen[n] = true

@@ -20,6 +20,21 @@
 //     socket write on a stalled link) bounds that wait and documents it.
 //   - Close is idempotent, ends every open Subscription and leaks no goroutine.
 //     A driver built on a client the caller passed in does not close that client.
+//     A Close that waits for anything implements [ContextCloser] and bounds
+//     that wait by its context.
+//   - Channel names are checked with [ValidateChannel] before anything
+//     reaches the broker (Publish, PublishBatch, Subscribe, patterns), then
+//     against the driver's own rules: a name breaking either gives
+//     [ErrInvalidChannel]. In a PublishBatch a message refused on its own
+//     does not stop the ones after it: they are sent and
+//     BatchError.Results tell each message's fate, or BatchError.Sent
+//     stops exactly at the refused message.
+//   - Errors that are not an outage (ErrInvalidChannel, ErrPayloadTooLarge,
+//     ErrAuth, a refusal of the request itself) are permanent. Only
+//     ErrUnavailable is retried; [ErrUnknownOutcome], a kind of it, says the
+//     message may have been sent all the same.
+//   - A transport whose Publish returns before the broker confirms the
+//     message implements [Flusher].
 package transport
 
 import (
@@ -91,6 +106,27 @@ func PublishAll(ctx context.Context, t Transport, msgs []Message) (sent int, err
 	return len(msgs), nil
 }
 
+// Flusher is implemented by transports whose Publish and PublishBatch may
+// return before the broker has the message (core NATS hands it to a client
+// buffer). Flush returns once the broker has confirmed every message
+// published on the transport before the call, or fails (ErrUnavailable,
+// a done context); after a failure, messages published since the last
+// successful Flush may or may not have arrived. eventpub's async queue
+// flushes every batch before it counts the batch as published, and sends
+// it again when the flush fails: at least once.
+type Flusher interface {
+	Flush(ctx context.Context) error
+}
+
+// ContextCloser is implemented by transports whose Close may wait (for
+// acks on their way, to flush what a client buffers, for consumers to
+// stop). CloseContext is Close that stops waiting when ctx ends, and
+// still releases everything; with a done ctx it waits for nothing.
+// eventpub's Publisher.Close calls it with its own context.
+type ContextCloser interface {
+	CloseContext(ctx context.Context) error
+}
+
 // PatternSubscriber is implemented by transports that can subscribe to
 // channel patterns. The pattern syntax is the broker's own: Redis globs
 // ("codeworm:*"), NATS wildcards ("codeworm.>"). Each Message carries the
@@ -131,8 +167,16 @@ var (
 	ErrAuth = errors.New("eventpub: not authorized")
 	// ErrPayloadTooLarge: the payload is over Capabilities.MaxPayload.
 	ErrPayloadTooLarge = errors.New("eventpub: payload too large")
-	// ErrInvalidChannel: the channel name is empty or the broker cannot carry it.
+	// ErrInvalidChannel: the channel name is empty, breaks the rules of
+	// ValidateChannel, or the broker cannot carry it.
 	ErrInvalidChannel = errors.New("eventpub: invalid channel")
+	// ErrUnknownOutcome: the message was handed to the broker but no
+	// confirmation came (the link broke or stalled, or the wait timed out):
+	// it may or may not have been stored or delivered. A caller who sends
+	// it again may make a duplicate. It wraps ErrUnavailable, so
+	// errors.Is(err, ErrUnavailable) holds too; an error without it that
+	// matches ErrUnavailable means the message was not sent.
+	ErrUnknownOutcome = fmt.Errorf("%w: the outcome is unknown, the message may have been sent", ErrUnavailable)
 )
 
 // BatchError reports a PublishBatch that failed part way.
@@ -168,6 +212,16 @@ func Unavailable(cause error) error {
 		return ErrUnavailable
 	}
 	return &wrapped{sentinel: ErrUnavailable, cause: cause}
+}
+
+// UnknownOutcome wraps cause so that errors.Is(err, ErrUnknownOutcome),
+// errors.Is(err, ErrUnavailable) and errors.Is(err, cause) all hold. The
+// caller must strip secrets from cause first.
+func UnknownOutcome(cause error) error {
+	if cause == nil {
+		return ErrUnknownOutcome
+	}
+	return &wrapped{sentinel: ErrUnknownOutcome, cause: cause}
 }
 
 // Invalid returns an error that matches sentinel with errors.Is and says what

@@ -132,17 +132,31 @@ func TestPublishAll(t *testing.T) {
 	if sent != 1 || !errors.Is(err, transport.ErrInvalidChannel) {
 		t.Fatalf("one by one: sent %d, err %v", sent, err)
 	}
-	// As a batch: the memory driver checks the whole batch first and
-	// sends none; BatchError.Sent says so.
+	// As a batch: the memory driver sends the valid ones around the
+	// refused one; BatchError.Sent counts the leading one.
 	sent, err = transport.PublishAll(ctx, mem, msgs)
-	if sent != 0 || !errors.Is(err, transport.ErrInvalidChannel) {
+	if sent != 1 || !errors.Is(err, transport.ErrInvalidChannel) {
 		t.Fatalf("batch: sent %d, err %v", sent, err)
 	}
 	msgs[1].Channel = "a"
 	if sent, err = transport.PublishAll(ctx, mem, msgs); sent != 3 || err != nil {
 		t.Fatalf("valid batch: sent %d, err %v", sent, err)
 	}
-	if n := len(rec.Messages("a")); n != 4 {
-		t.Fatalf("recorded %d messages, want 4", n)
+	if n := len(rec.Messages("a")); n != 6 {
+		t.Fatalf("recorded %d messages, want 6", n)
+	}
+}
+
+func TestUnknownOutcomeIsUnavailable(t *testing.T) {
+	cause := errors.New("no ack")
+	err := transport.UnknownOutcome(cause)
+	if !errors.Is(err, transport.ErrUnknownOutcome) || !errors.Is(err, transport.ErrUnavailable) || !errors.Is(err, cause) {
+		t.Fatalf("UnknownOutcome(cause) = %v: want ErrUnknownOutcome, ErrUnavailable and the cause", err)
+	}
+	if errors.Is(transport.Unavailable(cause), transport.ErrUnknownOutcome) {
+		t.Fatal("a plain ErrUnavailable says the message was not sent: it must not match ErrUnknownOutcome")
+	}
+	if got := err.Error(); got != "eventpub: broker unavailable: the outcome is unknown, the message may have been sent: no ack" {
+		t.Fatalf("text %q", got)
 	}
 }

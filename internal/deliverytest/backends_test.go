@@ -23,6 +23,8 @@ type backend struct {
 	dial func(t testing.TB, addr string) transport.Transport
 	// stop and start restart the broker; nil for a shared real server.
 	stop, start func()
+	// nats: a NATS backend; jetstream: in JetStream mode (else core).
+	nats, jetstream bool
 }
 
 // backends returns every broker to test: embedded ones always, real

@@ -33,7 +33,7 @@ func TestBrokerRestartDuringAsyncPublishing(t *testing.T) {
 			pub := eventpub.New(b.dial(t, b.addr), eventpub.WithNamespace(ns), eventpub.WithAsync(10000, eventpub.DropNewest))
 			defer pub.Close(context.Background())
 			const n = 3000
-			slowest, failed := paced(t, pub, n, 10, 2*time.Millisecond, func(seq int) {
+			calls, failed := paced(t, pub, n, 10, 2*time.Millisecond, func(seq int) {
 				if seq == n/3 {
 					b.stop()
 				}
@@ -41,8 +41,8 @@ func TestBrokerRestartDuringAsyncPublishing(t *testing.T) {
 					b.start()
 				}
 			})
-			if len(failed) != 0 || slowest > maxCall {
-				t.Fatalf("%d calls failed (e.g. %v); slowest %v", len(failed), anyErr(failed), slowest)
+			if len(failed) != 0 || !calls.ok() {
+				t.Fatalf("%d calls failed (e.g. %v); %v", len(failed), anyErr(failed), calls)
 			}
 			// Publishing resumed on the same Publisher: a subscriber that
 			// joins now receives what it publishes next.
@@ -68,8 +68,8 @@ func TestBrokerRestartDuringAsyncPublishing(t *testing.T) {
 			if m.Accepted != n+100 || m.Published < n/2+100 {
 				t.Fatalf("metrics %+v: publishing did not resume", m)
 			}
-			got := c.waitFor(100, 10*time.Second)
-			checkInOrderOnce(t, got)
+			got := c.waitForSet(100, 10*time.Second)
+			got = checkDelivery(t, b, got)
 			if len(got) < 100 || got[len(got)-1] != n+99 {
 				t.Fatalf("after the restart the subscriber got %d messages, last %v", len(got), got)
 			}
@@ -120,6 +120,9 @@ func TestCloseWhileDownReportsLoss(t *testing.T) {
 func TestSyncFailsFastWhileDown(t *testing.T) {
 	for _, b := range backends(t) {
 		t.Run(b.name, func(t *testing.T) {
+			if b.nats && !b.jetstream {
+				t.Skip("a sync core-NATS publish only buffers: it may be taken before the driver sees the link go, and a socket write can hold it up to PublishTimeout (nats/stall_test.go covers core mode)")
+			}
 			proxy := faultproxy.Start(t, b.addr)
 			pub := eventpub.New(b.dial(t, proxy.Addr()), eventpub.WithNamespace(unique("sync")))
 			defer pub.Close(context.Background())
@@ -199,6 +202,9 @@ func TestConcurrentPublishAndClose(t *testing.T) {
 func TestSyncFailsFastWhileStalled(t *testing.T) {
 	for _, b := range backends(t) {
 		t.Run(b.name, func(t *testing.T) {
+			if b.nats && !b.jetstream {
+				t.Skip("a sync core-NATS publish only buffers: it may be taken before the driver sees the link go, and a socket write can hold it up to PublishTimeout (nats/stall_test.go covers core mode)")
+			}
 			proxy := faultproxy.Start(t, b.addr)
 			pub := eventpub.New(b.dial(t, proxy.Addr()), eventpub.WithNamespace(unique("stall")))
 			defer pub.Close(context.Background())

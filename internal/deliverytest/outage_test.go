@@ -15,9 +15,6 @@ const (
 	outageTick  = 2 * time.Millisecond // 2500 messages a second, 8 s in all
 	cutAt       = 6000
 	cutFor      = 3 * time.Second
-	// maxCall bounds any one async publish call: a hard guarantee, so the
-	// bound is generous for a loaded machine under -race.
-	maxCall = 50 * time.Millisecond
 )
 
 // outageRun publishes outageN events through a proxy that is cut for
@@ -39,14 +36,19 @@ func outageRunCut(t *testing.T, b backend, cut func(*faultproxy.Proxy), capacity
 	c := collect(t, sub)
 
 	proxy := faultproxy.Start(t, b.addr)
-	opts = append([]eventpub.Option{eventpub.WithNamespace(ns), eventpub.WithAsync(capacity, policy)}, opts...)
+	opts = append([]eventpub.Option{eventpub.WithNamespace(ns), eventpub.WithAsync(capacity, policy),
+		eventpub.WithErrorHandler(func(err error) {
+			if !isQueueFull(err) {
+				t.Logf("reported: %v", err)
+			}
+		})}, opts...)
 	pub := eventpub.New(b.dial(t, proxy.Addr()), opts...)
 	defer pub.Close(context.Background())
 
 	restored := make(chan struct{})
 	current := 0
 	restoredAt = -1
-	slowest, failed := paced(t, pub, outageN, outageBurst, outageTick, func(seq int) {
+	calls, failed := paced(t, pub, outageN, outageBurst, outageTick, func(seq int) {
 		current = seq
 		if seq == cutAt {
 			go func() {
@@ -67,10 +69,10 @@ func outageRunCut(t *testing.T, b backend, cut func(*faultproxy.Proxy), capacity
 	if restoredAt < 0 {
 		t.Fatalf("the link was not restored before the last publish (seq %d)", current)
 	}
-	if slowest > maxCall {
-		t.Errorf("the slowest async publish took %v, want under %v", slowest, maxCall)
+	if !calls.ok() {
+		t.Errorf("async publish calls waited: %v", calls)
 	}
-	t.Logf("slowest publish call %v; link restored at seq %d", slowest, restoredAt)
+	t.Logf("publish calls: %v; link restored at seq %d", calls, restoredAt)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if err := pub.Close(ctx); err != nil {
@@ -78,8 +80,8 @@ func outageRunCut(t *testing.T, b backend, cut func(*faultproxy.Proxy), capacity
 	}
 	m = pub.Metrics()
 	checkMetricsAddUp(t, m)
-	got = c.waitFor(int(m.Published), 30*time.Second)
-	checkInOrderOnce(t, got)
+	got = c.waitForSet(int(m.Published), 30*time.Second)
+	got = checkDelivery(t, b, got)
 	return got, failed, restoredAt, m
 }
 
@@ -119,7 +121,7 @@ func TestLostAcksWithMessageIDs(t *testing.T) {
 	if testing.Short() {
 		t.Skip("8 s of paced publishing per broker; skipped with -short")
 	}
-	for _, b := range natsBackends(t) {
+	for _, b := range jetStreamBackends(t) {
 		t.Run(b.name, func(t *testing.T) {
 			got, failed, _, m := outageRunCut(t, b, lostAcks, 2*outageN, eventpub.DropNewest, eventpub.WithMessageIDs())
 			if len(failed) != 0 || len(got) != outageN || m.Published != outageN {
@@ -162,18 +164,21 @@ func TestOutageOverflow(t *testing.T) {
 			if len(failed) != 0 {
 				t.Fatalf("%d DropOldest calls failed, e.g. %v", len(failed), anyErr(failed))
 			}
-			if uint64(len(got))+m.Dropped != outageN || m.Dropped == 0 {
-				t.Fatalf("received %d + dropped %d != %d published (metrics %+v)", len(got), m.Dropped, outageN, m)
-			}
+			checkDropAccounting(t, b, got, m)
 			// Drops take the oldest waiting message, never one being sent:
 			// the dropped ones form one run broken only by batches that were
 			// in flight (at most 256 messages each), the run starts soon after
 			// the cut (before the queue had taken capacity messages), and the
-			// newest capacity messages all survived. (Messages published just
+			// newest messages all survived: a message is dropped only while
+			// the queue is full and it is the oldest waiting, so at least
+			// capacity-256 (a batch in flight) newer ones were published
+			// after it. (Messages published just
 			// after the link came back can still be dropped: reconnecting
-			// takes a moment, more on a loaded machine.)
+			// takes a moment, more on a loaded machine; while the backlog
+			// drains, several batches can go between two drops, so the runs
+			// are checked up to the seq published when the link came back.)
 			missing := missingSeqs(got)
-			for i := 1; i < len(missing); i++ {
+			for i := 1; i < len(missing) && missing[i] < restoredAt; i++ {
 				if gap := missing[i] - missing[i-1] - 1; gap > 256 {
 					t.Fatalf("%d messages survived between dropped seqs %d and %d: not the oldest dropped", gap, missing[i-1], missing[i])
 				}
@@ -181,10 +186,35 @@ func TestOutageOverflow(t *testing.T) {
 			if missing[0] >= cutAt+capacity {
 				t.Fatalf("first dropped seq %d: newer messages were dropped (cut at %d)", missing[0], cutAt)
 			}
-			if last := missing[len(missing)-1]; last >= outageN-capacity {
-				t.Fatalf("seq %d, among the newest %d, was dropped (link back at seq %d)", last, capacity, restoredAt)
+			if last := missing[len(missing)-1]; last >= outageN-capacity+256 {
+				t.Fatalf("seq %d, among the newest %d, was dropped (link back at seq %d)", last, capacity-256, restoredAt)
 			}
 		})
+	}
+}
+
+// checkDropAccounting checks that every message was either received or
+// dropped, and that the counters agree. On a driver that confirms each
+// message, received + dropped = published exactly. Core NATS in async mode
+// confirms a batch with a flush: when the flush fails the batch goes back
+// to the queue although the server may have delivered it, and DropOldest
+// may then drop it. So there a message can be both received and dropped,
+// and only "nothing counted as published was lost" holds exactly.
+func checkDropAccounting(t *testing.T, b backend, got []int, m eventpub.Metrics) {
+	t.Helper()
+	received := uint64(len(got))
+	if m.Dropped == 0 {
+		t.Fatalf("nothing was dropped (metrics %+v)", m)
+	}
+	if b.nats && !b.jetstream {
+		if received+m.Dropped < outageN || received < m.Published {
+			t.Fatalf("received %d + dropped %d < %d published, or fewer received than counted published (metrics %+v)", received, m.Dropped, outageN, m)
+		}
+		t.Logf("core NATS: %d messages both delivered and dropped (sent, unconfirmed, then dropped)", received+m.Dropped-outageN)
+		return
+	}
+	if received+m.Dropped != outageN {
+		t.Fatalf("received %d + dropped %d != %d published (metrics %+v)", received, m.Dropped, outageN, m)
 	}
 }
 
