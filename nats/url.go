@@ -2,16 +2,14 @@ package nats
 
 import (
 	"crypto/tls"
-	"crypto/x509"
-	"errors"
 	"fmt"
 	"net"
 	"net/url"
-	"os"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/eventpub/eventpub/internal/tlsurl"
 	"github.com/eventpub/eventpub/transport"
 )
 
@@ -95,7 +93,7 @@ func (c *Config) fromURL(u *url.URL) error {
 }
 
 func (c *Config) fromQuery(q url.Values, red string) error {
-	var caFile, certFile, keyFile string
+	var files tlsurl.Files
 	jsOff := false // jetstream=false
 	js := func() *JetStreamConfig {
 		if c.JetStream == nil {
@@ -105,6 +103,9 @@ func (c *Config) fromQuery(q url.Values, red string) error {
 	}
 	for key, vals := range q {
 		v := vals[len(vals)-1]
+		if files.Take(key, v) {
+			continue
+		}
 		bad := func(want string) error {
 			return fmt.Errorf("eventpub/nats: URL %q: parameter %s=%q: want %s", red, key, v, want)
 		}
@@ -164,12 +165,6 @@ func (c *Config) fromQuery(q url.Values, red string) error {
 			c.CredentialsFile = v
 		case "nkey":
 			c.NKeySeedFile = v
-		case "tls_ca":
-			caFile = v
-		case "tls_cert":
-			certFile = v
-		case "tls_key":
-			keyFile = v
 		default:
 			return fmt.Errorf("eventpub/nats: URL %q: unknown parameter %q", red, key)
 		}
@@ -180,37 +175,12 @@ func (c *Config) fromQuery(q url.Values, red string) error {
 	if jsOff && c.JetStream != nil {
 		return fmt.Errorf("eventpub/nats: URL %q: jetstream=false with JetStream parameters (subjects, replicas, max_age, max_bytes, start)", red)
 	}
-	if caFile != "" || certFile != "" || keyFile != "" {
-		cfg, err := tlsFromFiles(caFile, certFile, keyFile)
+	if files.Any() {
+		cfg, err := files.Config("eventpub/nats")
 		if err != nil {
 			return err
 		}
 		c.TLS = cfg
 	}
 	return nil
-}
-
-func tlsFromFiles(caFile, certFile, keyFile string) (*tls.Config, error) {
-	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
-	if caFile != "" {
-		pem, err := os.ReadFile(caFile)
-		if err != nil {
-			return nil, fmt.Errorf("eventpub/nats: tls_ca: %w", err)
-		}
-		cfg.RootCAs = x509.NewCertPool()
-		if !cfg.RootCAs.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("eventpub/nats: tls_ca %q holds no PEM certificate", caFile)
-		}
-	}
-	if (certFile == "") != (keyFile == "") {
-		return nil, errors.New("eventpub/nats: tls_cert and tls_key go together")
-	}
-	if certFile != "" {
-		cert, err := tls.LoadX509KeyPair(certFile, keyFile)
-		if err != nil {
-			return nil, fmt.Errorf("eventpub/nats: tls_cert/tls_key: %w", err)
-		}
-		cfg.Certificates = []tls.Certificate{cert}
-	}
-	return cfg, nil
 }

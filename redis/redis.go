@@ -98,7 +98,10 @@ func New(client goredis.UniversalClient, opts ...Option) (*Transport, error) {
 // Query options are go-redis's (dial_timeout, read_timeout, pool_size, …)
 // plus sharded=true for [WithSharded] and, for streams and dual mode,
 // mode=streams|dual, maxlen, prefix, start=all|new|ID, group and consumer
-// (see [StreamsConfig]). Options passed in code win over the URL. Open
+// (see [StreamsConfig]), and tls_ca=FILE (PEM CA certificates to trust
+// instead of the system roots), tls_cert=FILE and tls_key=FILE (a client
+// certificate), which turn TLS on for a redis:// URL too; [WithTLS]
+// replaces what they set. Options passed in code win over the URL. Open
 // succeeds while Redis is down. For rediss:// it makes one TLS handshake
 // (bounded by ctx and the dial timeout, as a NATS Open's first attempt is)
 // and fails with an error matching ErrAuth when the server's certificate
