@@ -55,9 +55,36 @@ func BenchmarkAutoPipeline(b *testing.B) {
 	}
 }
 
-func autoPipeliner(b *testing.B, url string) *goredis.AutoPipeliner {
+// BenchmarkAutoPipelineFullDuplex is BenchmarkAutoPipeline's concurrent
+// half against go-redis's full-duplex autopipeliner (FullDuplex: one held
+// connection streaming writes and reads, like the driver's own), to be
+// sure the comparison is not with the weaker of go-redis's two engines.
+func BenchmarkAutoPipelineFullDuplex(b *testing.B) {
+	url := benchURL(b)
+	ctx := context.Background()
+	for _, g := range []int{64, 256, 1024} {
+		b.Run(fmt.Sprintf("goroutines=%d", g), func(b *testing.B) {
+			ch := chanName("bench")
+			opts := goredis.DefaultBlockingAutoPipelineOptions()
+			opts.FullDuplex = true
+			tr, ap := open(b, url), autoPipeliner(b, url, opts)
+			msg := transport.Message{Channel: ch, Payload: benchPayload}
+			interleaveCPU(b, max(500, 16*g),
+				onN(g, func() error { return tr.Publish(ctx, msg) }),
+				onN(g, func() error { return ap.Publish(ctx, ch, benchPayload).Err() }))
+		})
+	}
+}
+
+// autoPipeliner returns go-redis's blocking autopipeliner on a new client,
+// with opts (nil: go-redis's defaults).
+func autoPipeliner(b *testing.B, url string, opts ...*goredis.AutoPipelineOptions) *goredis.AutoPipeliner {
 	c := plainClient(b, url)
-	ap, err := c.AutoPipeline()
+	var o *goredis.AutoPipelineOptions
+	if len(opts) > 0 {
+		o = opts[0]
+	}
+	ap, err := c.AutoPipelineWithOptions(o)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -127,4 +154,48 @@ func interleaveCPU(b *testing.B, block int, ours, theirs func(n int)) {
 	b.ReportMetric(per(cpu[1]), "goredis-cpu-ns/op")
 	b.ReportMetric(float64(wall[1])/float64(wall[0]), "speedup")
 	b.ReportMetric(float64(cpu[1])/float64(cpu[0]), "cpu-ratio")
+}
+
+// nopHook is a go-redis hook that only passes calls on.
+type nopHook struct{}
+
+func (nopHook) DialHook(next goredis.DialHook) goredis.DialHook          { return next }
+func (nopHook) ProcessHook(next goredis.ProcessHook) goredis.ProcessHook { return next }
+func (nopHook) ProcessPipelineHook(next goredis.ProcessPipelineHook) goredis.ProcessPipelineHook {
+	return next
+}
+
+// BenchmarkHookedPublish is the cost of making Publish visible to go-redis
+// hooks: a Transport whose client has a hook that does nothing beside one
+// whose client has none ("goredis" in the metrics is the hooked one).
+func BenchmarkHookedPublish(b *testing.B) {
+	url := benchURL(b)
+	ctx := context.Background()
+	for _, g := range []int{0, 64} {
+		b.Run(fmt.Sprintf("goroutines=%d", g), func(b *testing.B) {
+			ch := chanName("bench")
+			plain, hooked := open(b, url), open(b, url)
+			hooked.Client().AddHook(nopHook{})
+			msg := transport.Message{Channel: ch, Payload: benchPayload}
+			if g == 0 {
+				interleaveCPU(b, 500, func(n int) {
+					for range n {
+						if err := plain.Publish(ctx, msg); err != nil {
+							b.Fatal(err)
+						}
+					}
+				}, func(n int) {
+					for range n {
+						if err := hooked.Publish(ctx, msg); err != nil {
+							b.Fatal(err)
+						}
+					}
+				})
+				return
+			}
+			interleaveCPU(b, 16*g,
+				onN(g, func() error { return plain.Publish(ctx, msg) }),
+				onN(g, func() error { return hooked.Publish(ctx, msg) }))
+		})
+	}
 }

@@ -139,7 +139,7 @@ func (t *Transport) publishAround(ctx context.Context, msgs []transport.Message,
 // pipelining when the client is not a plain standalone one.
 func (t *Transport) publishOne(ctx context.Context, msg *transport.Message) error {
 	if t.cp != nil {
-		return t.cp.do(ctx, msg)
+		return t.publishStandalone(ctx, msg)
 	}
 	return t.pipe.do(ctx, t.publishCmd(ctx, msg))
 }
