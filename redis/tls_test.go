@@ -93,8 +93,8 @@ func TestTLSFilesInURLErrors(t *testing.T) {
 	certs := brokertest.NewTLS(t)
 	for url, want := range map[string]string{
 		"rediss://:hunter2@127.0.0.1:1/0?tls_ca=" + certs.CAFile + ".missing": "eventpub/redis: tls_ca: ",
-		"rediss://:hunter2@127.0.0.1:1/0?tls_cert=" + certs.CertFile:           "eventpub/redis: tls_cert and tls_key go together",
-		"rediss://:hunter2@127.0.0.1:1/0?tls_ca=" + certs.KeyFile:              "holds no PEM certificate",
+		"rediss://:hunter2@127.0.0.1:1/0?tls_cert=" + certs.CertFile:          "eventpub/redis: tls_cert and tls_key go together",
+		"rediss://:hunter2@127.0.0.1:1/0?tls_ca=" + certs.KeyFile:             "holds no PEM certificate",
 	} {
 		tr, err := redis.Open(ctx5(t), url)
 		if err == nil {
