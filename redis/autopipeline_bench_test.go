@@ -28,19 +28,9 @@ func BenchmarkAutoPipeline(b *testing.B) {
 		ch := chanName("bench")
 		tr, ap := open(b, url), autoPipeliner(b, url)
 		msg := transport.Message{Channel: ch, Payload: benchPayload}
-		interleaveCPU(b, 500, func(n int) {
-			for range n {
-				if err := tr.Publish(ctx, msg); err != nil {
-					b.Fatal(err)
-				}
-			}
-		}, func(n int) {
-			for range n {
-				if err := ap.Publish(ctx, ch, benchPayload).Err(); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
+		interleaveCPU(b, 500,
+			onN(0, func() error { return tr.Publish(ctx, msg) }),
+			onN(0, func() error { return ap.Publish(ctx, ch, benchPayload).Err() }))
 	})
 	for _, g := range []int{1, 8, 64, 256, 1024} {
 		b.Run(fmt.Sprintf("goroutines=%d", g), func(b *testing.B) {
@@ -92,8 +82,18 @@ func autoPipeliner(b *testing.B, url string, opts ...*goredis.AutoPipelineOption
 	return ap
 }
 
-// onN returns a func that runs n calls of op spread over g goroutines.
+// onN returns a func that runs n calls of op spread over g goroutines,
+// or on the calling goroutine when g is 0.
 func onN(g int, op func() error) func(n int) {
+	if g == 0 {
+		return func(n int) {
+			for range n {
+				if err := op(); err != nil {
+					panic(err)
+				}
+			}
+		}
+	}
 	return func(n int) {
 		var left atomic.Int64
 		left.Store(int64(n))
@@ -177,23 +177,7 @@ func BenchmarkHookedPublish(b *testing.B) {
 			plain, hooked := open(b, url), open(b, url)
 			hooked.Client().AddHook(nopHook{})
 			msg := transport.Message{Channel: ch, Payload: benchPayload}
-			if g == 0 {
-				interleaveCPU(b, 500, func(n int) {
-					for range n {
-						if err := plain.Publish(ctx, msg); err != nil {
-							b.Fatal(err)
-						}
-					}
-				}, func(n int) {
-					for range n {
-						if err := hooked.Publish(ctx, msg); err != nil {
-							b.Fatal(err)
-						}
-					}
-				})
-				return
-			}
-			interleaveCPU(b, 16*g,
+			interleaveCPU(b, max(500, 16*g),
 				onN(g, func() error { return plain.Publish(ctx, msg) }),
 				onN(g, func() error { return hooked.Publish(ctx, msg) }))
 		})
