@@ -2,6 +2,7 @@ package redis
 
 import (
 	"context"
+	"reflect"
 	"sync"
 	"sync/atomic"
 
@@ -23,10 +24,14 @@ import (
 // reply (the receiver count) is not filled in.
 //
 // A tap is innermost only until someone adds another hook. Every AddHook
-// rebuilds the chain, which calls each hook's ProcessHook again; a tap
-// counts those calls, and when it has seen more than its own the driver
-// adds a fresh tap at the end before the next publish (the older taps
-// pass everything on). A hook added while a publish is under way may miss
+// rebuilds the chain, which calls each hook's ProcessHook again with the
+// part of the chain inside it: the first time (its own AddHook) that is
+// go-redis's final step, and a tap remembers that function's code
+// pointer. When it is later handed anything else, a hook has come inside
+// it, and the driver adds a fresh tap at the end before the next publish
+// (the older taps pass everything on). go-redis also rebuilds the chain
+// for a Conn, a Tx or a WithTimeout clone, with the same final step, so
+// those change nothing. A hook added while a publish is under way may miss
 // that publish.
 //
 // While no hook has been added to a client Open made, Publish skips all
@@ -44,8 +49,9 @@ type tapReq struct {
 
 // hookTap is the driver's innermost go-redis hook.
 type hookTap struct {
-	t      *Transport
-	builds atomic.Int64 // chain builds seen: 1 while it is the innermost
+	t     *Transport
+	final atomic.Uintptr // code pointer of go-redis's final step
+	inner atomic.Bool    // the chain last built put nothing inside it
 }
 
 func (h *hookTap) DialHook(next goredis.DialHook) goredis.DialHook { return next }
@@ -55,7 +61,9 @@ func (h *hookTap) ProcessPipelineHook(next goredis.ProcessPipelineHook) goredis.
 }
 
 func (h *hookTap) ProcessHook(next goredis.ProcessHook) goredis.ProcessHook {
-	h.builds.Add(1)
+	p := reflect.ValueOf(next).Pointer()
+	h.final.CompareAndSwap(0, p)
+	h.inner.Store(p == h.final.Load())
 	return func(ctx context.Context, cmd goredis.Cmder) error {
 		if r, ok := ctx.Value(tapKey{}).(*tapReq); ok && r.tap == h {
 			return h.t.cp.doVia(ctx, r.msg, next, cmd)
@@ -85,9 +93,9 @@ func (t *Transport) addTap() *hookTap {
 // the client's hooks when it may have any.
 func (t *Transport) publishStandalone(ctx context.Context, msg *transport.Message) error {
 	h := t.taps.cur.Load()
-	if h.builds.Load() != 1 {
+	if !h.inner.Load() {
 		t.taps.mu.Lock()
-		if h = t.taps.cur.Load(); h.builds.Load() != 1 {
+		if h = t.taps.cur.Load(); !h.inner.Load() {
 			t.taps.hooked.Store(true)
 			h = t.addTap()
 		}
