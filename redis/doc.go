@@ -39,29 +39,30 @@
 // stays on the shard that owns its slot instead of reaching every node.
 //
 // Why the driver pipelines by itself rather than through go-redis's own
-// (experimental) Client.AutoPipeline: on one run that interleaves the two
+// (experimental) Client.AutoPipeline: in one run that interleaves the two
 // in blocks (BenchmarkAutoPipeline and BenchmarkAutoPipelineFullDuplex in
-// autopipeline_bench_test.go, PUBLISH of a 180-byte payload to a local
-// Redis 7, 2 cores shared with other work, load average 6 to 12; medians
-// of 7 and 5 rounds of 200000 messages), the driver takes 1.6 to 2.6 times
-// less time and 1.7 to 2.8 times less process CPU per message:
+// autopipeline_bench_test.go; PUBLISH of a 180-byte payload to a local
+// Redis 7.0; 2 cores shared with other work, load average 6 to 8.5;
+// medians of 7 rounds of 200000 messages each), the driver takes 1.3 to
+// 2.7 times less time and 1.4 to 2.8 times less process CPU per message:
 //
-//	case (goroutines)   eventpub     go-redis AutoPipeline   time  CPU
-//	                    ns   CPU ns  ns     CPU ns           ratio ratio
-//	sequential          41736 14274  70714  32326            1.71  2.35
-//	1                   31222 13259  51919  30817            1.83  2.32
-//	8                    8779  2896  16346   8139            2.64  2.81
-//	64                   2776  1536   5444   3288            1.88  2.10
-//	256                  2829  1285   4452   2553            1.74  2.11
-//	1024                 2735  1423   5241   2510            1.60  1.73
-//	64, FullDuplex       2385  1425   4622   3091            1.77  2.22
-//	256, FullDuplex      1990  1178   4474   3191            2.15  2.70
-//	1024, FullDuplex     5272  1837  11775   4912            2.09  2.84
+//	case (goroutines)   eventpub      go-redis AutoPipeline  time  CPU
+//	                    ns    CPU ns  ns     CPU ns          ratio ratio
+//	sequential          23411 14083   50172  35824           1.91  2.50
+//	1                   29739 15450   56130  37926           1.90  2.52
+//	8                    6058  3437   15712   9633           2.66  2.80
+//	64                   3661  2414    5445   3955           1.61  1.76
+//	256                  3377  1984    5361   3602           1.53  1.81
+//	1024                 4050  2317    5666   3256           1.28  1.41
+//	64, FullDuplex       3174  2299    5824   4569           1.68  1.95
+//	256, FullDuplex      2962  2022    5996   4500           1.88  2.34
+//	1024, FullDuplex     4155  2414    7974   4433           1.82  1.95
 //
 // (ns: wall time per message; CPU ns: user plus system time of the process
-// per message; ratios are go-redis over eventpub, so above 1 favours the
-// driver. go-redis runs with DefaultBlockingAutoPipelineOptions, and with
-// FullDuplex on in the last three rows.)
+// per message; ratios are medians of go-redis over eventpub per round, so
+// above 1 favours the driver. go-redis runs with
+// DefaultBlockingAutoPipelineOptions, and with FullDuplex on in the last
+// three rows.)
 //
 // # Hooks
 //
