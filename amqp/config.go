@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/eventpub/eventpub/internal/cfgfill"
 )
 
 // Defaults of Config's fields; a zero field takes its default.
@@ -103,9 +105,11 @@ type Config struct {
 // Option changes a Config.
 type Option func(*Config)
 
-// WithConfig sets every Config field at once; options after it change
-// single fields, and URL parameters fill only the fields c leaves zero.
-func WithConfig(c Config) Option { return func(dst *Config) { *dst = c } }
+// WithConfig sets every field of c that is not zero, e.g. from a Config
+// loaded elsewhere. Fields c leaves zero keep what Open's URL or an earlier
+// option set, or else their default; a struct, slice or pointer field that
+// c sets is taken whole. Options after it change single fields.
+func WithConfig(c Config) Option { return func(dst *Config) { cfgfill.Set(dst, c) } }
 
 // WithExchange sets Config.Exchange.
 func WithExchange(name string) Option { return func(c *Config) { c.Exchange = name } }

@@ -54,23 +54,15 @@ func unroutable(channel string) error {
 		msg: fmt.Sprintf("%s: channel %s", ErrUnroutable, transport.QuoteChannel(channel))}
 }
 
-// scrub returns err, or an error with the same identity whose text has the
-// password replaced, when the text contains it.
+// scrub returns err with the password masked in its text, keeping its
+// chain (transport.RedactError). Passwords under 3 bytes are left alone:
+// masking them would mangle ordinary words.
 func (t *Transport) scrub(err error) error {
-	if err == nil || t.ep.password == "" || len(t.ep.password) < 3 || !strings.Contains(err.Error(), t.ep.password) {
+	if len(t.ep.password) < 3 {
 		return err
 	}
-	return &scrubbed{msg: strings.ReplaceAll(err.Error(), t.ep.password, "xxxxx"), err: err}
+	return transport.RedactError(err, t.ep.password)
 }
-
-type scrubbed struct {
-	msg string
-	err error
-}
-
-func (s *scrubbed) Error() string    { return s.msg }
-func (s *scrubbed) GoString() string { return fmt.Sprintf("amqp.Error(%q)", s.msg) }
-func (s *scrubbed) Unwrap() error    { return s.err }
 
 // isAuthDial reports errors of a connection attempt that come from the
 // credentials, the vhost or TLS settings.

@@ -283,27 +283,41 @@ func (t *Transport) PublishBatch(ctx context.Context, msgs []transport.Message) 
 		}
 		return ctx.Err()
 	}
+	// A message refused on its own (its channel, its size) does not stop
+	// the others: they go, and Results tell each message's fate.
+	results := make([]error, len(msgs))
+	refused := 0
 	for i := range msgs {
-		if err := t.check(ctx, &msgs[i]); err != nil {
+		err := t.check(ctx, &msgs[i])
+		if err == nil {
+			continue
+		}
+		if !errors.Is(err, transport.ErrInvalidChannel) && !errors.Is(err, transport.ErrPayloadTooLarge) {
 			return &transport.BatchError{Sent: 0, Err: err}
 		}
+		results[i] = err
+		refused++
+	}
+	if refused == len(msgs) {
+		return &transport.BatchError{Sent: 0, Results: results, Err: results[0]}
 	}
 	s, p, err := t.publisher()
 	if err != nil {
 		return &transport.BatchError{Sent: 0, Err: err}
 	}
 	pds := make([]pending, len(msgs))
-	results := make([]error, len(msgs))
-	failed := false
+	var failed error // a send failed: the rest fail with it
 	s.link.cork()
 	for i := range msgs {
-		if failed {
-			results[i] = results[i-1]
-			continue
-		}
-		if pds[i], err = t.send(p, &msgs[i]); err != nil {
-			results[i] = t.sendErr(ctx, s, err, msgs[i].Channel)
-			failed = true
+		switch {
+		case results[i] != nil: // refused
+		case failed != nil:
+			results[i] = failed
+		default:
+			if pds[i], err = t.send(p, &msgs[i]); err != nil {
+				failed = t.sendErr(ctx, s, err, msgs[i].Channel)
+				results[i] = failed
+			}
 		}
 	}
 	s.link.uncork()

@@ -1,16 +1,14 @@
 package amqp
 
 import (
-	"crypto/tls"
-	"crypto/x509"
 	"fmt"
 	"net"
 	"net/url"
-	"os"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/eventpub/eventpub/internal/tlsurl"
 	"github.com/eventpub/eventpub/transport"
 )
 
@@ -73,9 +71,12 @@ func parseURL(rawURL string, cfg *Config) (endpoint, error) {
 		}
 		ep.vhost = v
 	}
-	var caFile, certFile, keyFile string
+	var files tlsurl.Files
 	for key, vals := range u.Query() {
 		v := vals[len(vals)-1]
+		if files.Take(key, v) {
+			continue
+		}
 		var perr error
 		dur := func(dst *time.Duration) {
 			if *dst == 0 {
@@ -113,12 +114,6 @@ func parseURL(rawURL string, cfg *Config) (endpoint, error) {
 			if cfg.ConnectionName == "" {
 				cfg.ConnectionName = v
 			}
-		case "tls_ca":
-			caFile = v
-		case "tls_cert":
-			certFile = v
-		case "tls_key":
-			keyFile = v
 		default:
 			return ep, fmt.Errorf("eventpub/amqp: URL %q: unknown parameter %q (known: exchange, queue, bind, mandatory, connect_timeout, heartbeat, max_payload, name, tls_ca, tls_cert, tls_key)", red, key)
 		}
@@ -126,8 +121,8 @@ func parseURL(rawURL string, cfg *Config) (endpoint, error) {
 			return ep, fmt.Errorf("eventpub/amqp: URL %q: %s=%q is not a valid value", red, key, v)
 		}
 	}
-	if (caFile != "" || certFile != "" || keyFile != "") && cfg.TLS == nil {
-		tc, err := tlsFromFiles(caFile, certFile, keyFile)
+	if files.Any() && cfg.TLS == nil {
+		tc, err := files.Config("eventpub/amqp")
 		if err != nil {
 			return ep, err
 		}
@@ -135,29 +130,4 @@ func parseURL(rawURL string, cfg *Config) (endpoint, error) {
 		ep.tls = true
 	}
 	return ep, nil
-}
-
-func tlsFromFiles(caFile, certFile, keyFile string) (*tls.Config, error) {
-	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
-	if caFile != "" {
-		pem, err := os.ReadFile(caFile)
-		if err != nil {
-			return nil, fmt.Errorf("eventpub/amqp: tls_ca: %w", err)
-		}
-		cfg.RootCAs = x509.NewCertPool()
-		if !cfg.RootCAs.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("eventpub/amqp: tls_ca %q holds no PEM certificate", caFile)
-		}
-	}
-	if (certFile == "") != (keyFile == "") {
-		return nil, fmt.Errorf("eventpub/amqp: tls_cert and tls_key go together")
-	}
-	if certFile != "" {
-		cert, err := tls.LoadX509KeyPair(certFile, keyFile)
-		if err != nil {
-			return nil, fmt.Errorf("eventpub/amqp: tls_cert/tls_key: %w", err)
-		}
-		cfg.Certificates = []tls.Certificate{cert}
-	}
-	return cfg, nil
 }

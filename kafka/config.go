@@ -9,6 +9,8 @@ import (
 	"net"
 	"strings"
 	"time"
+
+	"github.com/eventpub/eventpub/internal/cfgfill"
 )
 
 // Defaults used where a Config field is left zero. They are applied in one
@@ -177,17 +179,11 @@ func (c Config) GoString() string { return c.String() }
 // Option changes a Config.
 type Option func(*Config)
 
-// WithConfig replaces the whole configuration: every setting Open took
-// from its URL and every option before it, all but Brokers when c has none.
-func WithConfig(c Config) Option {
-	return func(dst *Config) {
-		brokers := dst.Brokers
-		*dst = c
-		if len(dst.Brokers) == 0 {
-			dst.Brokers = brokers
-		}
-	}
-}
+// WithConfig sets every field of c that is not zero, e.g. from a Config
+// loaded elsewhere. Fields c leaves zero keep what Open's URL or an earlier
+// option set, or else their default; a struct, slice or pointer field that
+// c sets is taken whole. Options after it change single fields.
+func WithConfig(c Config) Option { return func(dst *Config) { cfgfill.Set(dst, c) } }
 
 // WithTopicMapping sets how channel names become topics (default Escape).
 func WithTopicMapping(m Mapping) Option { return func(c *Config) { c.Mapping = m } }

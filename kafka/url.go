@@ -2,17 +2,15 @@ package kafka
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
 	"net/url"
-	"os"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/eventpub/eventpub/internal/tlsurl"
 	"github.com/eventpub/eventpub/transport"
 )
 
@@ -96,11 +94,14 @@ func (c *Config) fromURL(rawURL string) error {
 }
 
 func (c *Config) fromQuery(q url.Values, red string) error {
-	var caFile, certFile, keyFile string
+	var files tlsurl.Files
 	useTLS := false
 	var errs []error
 	for key, vals := range q {
 		v := vals[len(vals)-1]
+		if files.Take(key, v) {
+			continue
+		}
 		bad := func(want string) {
 			errs = append(errs, fmt.Errorf("eventpub/kafka: URL %q: parameter %s=%q: want %s", red, key, v, want))
 		}
@@ -165,12 +166,6 @@ func (c *Config) fromQuery(q url.Values, red string) error {
 			}
 		case "tls":
 			useTLS, err = strconv.ParseBool(v)
-		case "tls_ca":
-			caFile = v
-		case "tls_cert":
-			certFile = v
-		case "tls_key":
-			keyFile = v
 		default:
 			errs = append(errs, fmt.Errorf("eventpub/kafka: URL %q: unknown parameter %q", red, key))
 		}
@@ -181,37 +176,12 @@ func (c *Config) fromQuery(q url.Values, red string) error {
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}
-	if useTLS || caFile != "" || certFile != "" || keyFile != "" {
-		cfg, err := tlsFromFiles(caFile, certFile, keyFile)
+	if useTLS || files.Any() {
+		cfg, err := files.Config("eventpub/kafka")
 		if err != nil {
 			return err
 		}
 		c.TLS = cfg
 	}
 	return nil
-}
-
-func tlsFromFiles(caFile, certFile, keyFile string) (*tls.Config, error) {
-	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
-	if caFile != "" {
-		pem, err := os.ReadFile(caFile)
-		if err != nil {
-			return nil, fmt.Errorf("eventpub/kafka: tls_ca: %w", err)
-		}
-		cfg.RootCAs = x509.NewCertPool()
-		if !cfg.RootCAs.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("eventpub/kafka: tls_ca %q holds no PEM certificate", caFile)
-		}
-	}
-	if (certFile == "") != (keyFile == "") {
-		return nil, errors.New("eventpub/kafka: tls_cert and tls_key go together")
-	}
-	if certFile != "" {
-		cert, err := tls.LoadX509KeyPair(certFile, keyFile)
-		if err != nil {
-			return nil, fmt.Errorf("eventpub/kafka: tls_cert/tls_key: %w", err)
-		}
-		cfg.Certificates = []tls.Certificate{cert}
-	}
-	return cfg, nil
 }

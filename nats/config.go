@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/eventpub/eventpub/internal/cfgfill"
 	"github.com/eventpub/eventpub/transport"
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -19,7 +20,9 @@ const (
 	DefaultConnectTimeout = 2 * time.Second
 	DefaultReconnectWait  = 250 * time.Millisecond
 	DefaultPublishTimeout = 5 * time.Second
-	DefaultSubBuffer      = 4096
+	// DefaultSubscriptionBuffer is how many messages a Subscription holds
+	// for a slow reader when Config.SubscriptionBuffer is zero.
+	DefaultSubscriptionBuffer = 4096
 
 	DefaultStream     = "EVENTPUB"
 	DefaultMaxAge     = 24 * time.Hour
@@ -27,6 +30,11 @@ const (
 	DefaultReplicas   = 1
 	DefaultMaxPending = 4096
 )
+
+// DefaultSubBuffer is the old name of DefaultSubscriptionBuffer.
+//
+// Deprecated: use DefaultSubscriptionBuffer.
+const DefaultSubBuffer = DefaultSubscriptionBuffer
 
 // Mapping says how channel names become NATS subjects.
 type Mapping int
@@ -155,19 +163,11 @@ const (
 // Option changes a Config.
 type Option func(*Config)
 
-// WithConfig replaces the whole configuration: every setting Open took
-// from its URL (credentials, JetStream, query parameters) and every option
-// before it, all but Servers when c has none. To change one setting, use
-// its own option (WithPublishTimeout, WithJetStream, …) instead.
-func WithConfig(c Config) Option {
-	return func(dst *Config) {
-		servers := dst.Servers
-		*dst = c
-		if len(dst.Servers) == 0 {
-			dst.Servers = servers
-		}
-	}
-}
+// WithConfig sets every field of c that is not zero, e.g. from a Config
+// loaded elsewhere. Fields c leaves zero keep what Open's URL or an earlier
+// option set, or else their default; a struct, slice or pointer field that
+// c sets is taken whole. Options after it change single fields.
+func WithConfig(c Config) Option { return func(dst *Config) { cfgfill.Set(dst, c) } }
 
 // WithJetStream switches to JetStream mode with c (zero fields take defaults).
 func WithJetStream(c JetStreamConfig) Option { return func(dst *Config) { dst.JetStream = &c } }
@@ -219,7 +219,7 @@ func (c *Config) setDefaults() {
 	c.PublishTimeout = cmp.Or(c.PublishTimeout, DefaultPublishTimeout)
 	c.ConnectTimeout = cmp.Or(c.ConnectTimeout, DefaultConnectTimeout)
 	c.ReconnectWait = cmp.Or(c.ReconnectWait, DefaultReconnectWait)
-	c.SubscriptionBuffer = cmp.Or(c.SubscriptionBuffer, DefaultSubBuffer)
+	c.SubscriptionBuffer = cmp.Or(c.SubscriptionBuffer, DefaultSubscriptionBuffer)
 	if js := c.JetStream; js != nil {
 		js.Stream = cmp.Or(js.Stream, DefaultStream)
 		js.MaxAge = cmp.Or(js.MaxAge, DefaultMaxAge)
@@ -229,47 +229,62 @@ func (c *Config) setDefaults() {
 	}
 }
 
-// Validate reports the first setting that cannot work, naming it.
+// Validate reports every setting that cannot work, each naming the
+// setting, joined with errors.Join; nil when all are fine.
 func (c *Config) Validate() error {
-	switch {
-	case c.Mapping != KeepNames && c.Mapping != ColonToDot:
-		return fmt.Errorf("eventpub/nats: unknown Mapping %d", c.Mapping)
-	case c.PublishTimeout < 0, c.ConnectTimeout < 0, c.ReconnectWait < 0:
-		return errors.New("eventpub/nats: PublishTimeout, ConnectTimeout and ReconnectWait must not be negative")
-	case c.ReconnectBuffer < 0:
-		return fmt.Errorf("eventpub/nats: ReconnectBuffer %d is negative (0 disables it)", c.ReconnectBuffer)
-	case c.SubscriptionBuffer < 0:
-		return fmt.Errorf("eventpub/nats: SubscriptionBuffer %d is negative", c.SubscriptionBuffer)
-	case c.Token != "" && (c.User != "" || c.Password != ""):
-		return errors.New("eventpub/nats: give a token or a user and password, not both")
-	case c.Password != "" && c.User == "":
-		return errors.New("eventpub/nats: a password needs a user name")
-	case c.NKeySeedFile != "" && c.CredentialsFile != "":
-		return errors.New("eventpub/nats: give an NKey seed file or a credentials file, not both")
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf("eventpub/nats: "+format, args...)) }
+	if c.Mapping != KeepNames && c.Mapping != ColonToDot {
+		bad("unknown Mapping %d", c.Mapping)
+	}
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{{"PublishTimeout", c.PublishTimeout}, {"ConnectTimeout", c.ConnectTimeout}, {"ReconnectWait", c.ReconnectWait}} {
+		if d.v < 0 {
+			bad("%s %v is negative", d.name, d.v)
+		}
+	}
+	if c.ReconnectBuffer < 0 {
+		bad("ReconnectBuffer %d is negative (0 disables it)", c.ReconnectBuffer)
+	}
+	if c.SubscriptionBuffer < 0 {
+		bad("SubscriptionBuffer %d is negative", c.SubscriptionBuffer)
+	}
+	if c.Token != "" && (c.User != "" || c.Password != "") {
+		bad("give a token or a user and password, not both")
+	}
+	if c.Password != "" && c.User == "" {
+		bad("a password needs a user name")
+	}
+	if c.NKeySeedFile != "" && c.CredentialsFile != "" {
+		bad("give an NKey seed file or a credentials file, not both")
 	}
 	if js := c.JetStream; js != nil {
-		switch {
-		case js.Stream != "" && !validStreamName(js.Stream):
-			return fmt.Errorf("eventpub/nats: stream name %q must be non-empty without spaces, '.', '*', '>', '/' or '\\'", js.Stream)
-		case js.MaxAge < 0, js.MaxBytes < -1, js.Duplicates < 0:
-			return errors.New("eventpub/nats: JetStream MaxAge, MaxBytes and Duplicates must not be negative")
-		case js.Replicas < 0 || js.Replicas > 5:
-			return fmt.Errorf("eventpub/nats: JetStream Replicas %d is not between 1 and 5 (0 means 1)", js.Replicas)
-		case js.Start != StartNew && js.Start != StartAll:
-			return fmt.Errorf("eventpub/nats: unknown JetStream Start %d", js.Start)
-		case js.MaxPending < 0:
-			return fmt.Errorf("eventpub/nats: JetStream MaxPending %d is negative", js.MaxPending)
+		if js.Stream != "" && !validStreamName(js.Stream) {
+			bad("stream name %q must be non-empty without spaces, '.', '*', '>', '/' or '\\'", js.Stream)
+		}
+		if js.MaxAge < 0 || js.MaxBytes < -1 || js.Duplicates < 0 {
+			bad("JetStream MaxAge, MaxBytes and Duplicates must not be negative")
+		}
+		if js.Replicas < 0 || js.Replicas > 5 {
+			bad("JetStream Replicas %d is not between 1 and 5 (0 means 1)", js.Replicas)
+		}
+		if js.Start != StartNew && js.Start != StartAll {
+			bad("unknown JetStream Start %d", js.Start)
+		}
+		if js.MaxPending < 0 {
+			bad("JetStream MaxPending %d is negative", js.MaxPending)
 		}
 		for _, s := range js.Subjects {
 			if err := transport.ValidateChannel(s); err != nil {
-				return fmt.Errorf("eventpub/nats: JetStream subject: %w", err)
-			}
-			if err := validSubject(s, true); err != nil {
-				return fmt.Errorf("eventpub/nats: JetStream subject %s: %v", transport.QuoteChannel(s), err)
+				bad("JetStream subject: %w", err)
+			} else if err := validSubject(s, true); err != nil {
+				bad("JetStream subject %s: %v", transport.QuoteChannel(s), err)
 			}
 		}
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 func validStreamName(s string) bool {

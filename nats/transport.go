@@ -13,6 +13,9 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 )
 
+// The Transport: its state, New, Capabilities, Ping, Flush and Close.
+// Publishing is in publish.go and jetstream.go, link state in link.go.
+
 // Transport is the NATS driver. It implements transport.Transport,
 // transport.BatchPublisher and transport.PatternSubscriber. All methods are
 // safe for concurrent use.
@@ -117,165 +120,6 @@ func newTransport(nc *natsgo.Conn, cfg Config, owned bool) (*Transport, error) {
 		}
 	}
 	return t, nil
-}
-
-// watch follows the connection's state so Publish can fail fast while it
-// is down and in-flight JetStream publishes stop waiting when it drops.
-func (t *Transport) watch() {
-	defer t.watchWG.Done()
-	for st := range t.statusCh {
-		// Use the status the event carries: asking the connection would
-		// wait on its lock, which a reconnect holds through its handshake.
-		t.refreshState(st)
-	}
-}
-
-func (t *Transport) refreshState(st natsgo.Status) {
-	t.stateMu.Lock() // the watcher, a recheck and a probe may all call it
-	defer t.stateMu.Unlock()
-	t.status.Store(int32(st))
-	if st == natsgo.CONNECTED {
-		if mp := t.nc.MaxPayload(); mp > 0 {
-			t.maxPay.Store(mp)
-		}
-		if !t.up.Load() {
-			ch := make(chan struct{})
-			t.down.Store(&ch)
-			t.up.Store(true)
-			t.suspect.Store(false) // a new link
-		}
-		return
-	}
-	if t.up.Swap(false) || !isClosedChan(*t.down.Load()) {
-		close(*t.down.Load())
-	}
-}
-
-func isClosedChan(ch chan struct{}) bool {
-	select {
-	case <-ch:
-		return true
-	default:
-		return false
-	}
-}
-
-func (t *Transport) stopWatch() {
-	t.cancel()
-	t.nc.RemoveStatusListener(t.statusCh)
-	t.watchWG.Wait()
-	t.probeWG.Wait()
-}
-
-// probeLink runs after an ack did not come in time on a connection that
-// looks up: one PING round trip in the background tells a slow stream from
-// a link that carries nothing (an open socket to a paused host). nats.go's
-// own pings would notice only after minutes. When the PING times out and
-// nats.go has not reconnected meanwhile, the connection reconnects at once,
-// so calls fail fast until it is back. It never waits on the connection.
-func (t *Transport) probeLink() {
-	if !t.owned || !t.up.Load() {
-		return
-	}
-	t.background(&t.probing, func() {
-		defer t.suspect.Store(false) // settled: the link answered, or it is marked down
-		before := t.nc.Stats().Reconnects
-		ctx, cancel := context.WithTimeout(t.quit, t.cfg.PublishTimeout)
-		err := t.nc.FlushWithContext(ctx)
-		cancel()
-		timedOut := errors.Is(err, natsgo.ErrTimeout) || errors.Is(err, context.DeadlineExceeded)
-		if timedOut && t.quit.Err() == nil && !t.closed.Load() && t.nc.Stats().Reconnects == before {
-			// Mark the link down first: the reconnect holds nats.go's lock
-			// through its handshake, and a publish let through before the
-			// watcher hears of it would wait on that lock.
-			t.refreshState(natsgo.RECONNECTING)
-			_ = t.nc.ForceReconnect()
-		}
-	})
-}
-
-// suspectStall runs after an ack did not come in time: until the link
-// probe settles whether the link is stalled, JetStream publishes fail fast
-// instead of each waiting out the stall.
-func (t *Transport) suspectStall() {
-	if t.owned && t.up.Load() && t.js != nil {
-		t.suspect.Store(true)
-	}
-	t.probeLink()
-}
-
-// errStalled is the cause given while a stalled link is suspected.
-var errStalled = errors.New("eventpub/nats: the last publish got no ack on a link that looks up; checking the link (nothing was sent)")
-
-// recheck asks the connection its status in the background, for when the
-// watcher may have missed an event (nats.go drops status events when its
-// channel is full). It never waits on the connection.
-func (t *Transport) recheck() {
-	t.background(&t.rechecking, func() { t.refreshState(t.nc.Status()) })
-}
-
-// background runs f on its own goroutine unless running says an f of its
-// kind is under way or the transport is closed; Close waits for it
-// (probeWG).
-func (t *Transport) background(running *atomic.Bool, f func()) {
-	if !running.CompareAndSwap(false, true) {
-		return
-	}
-	if !t.trackWG(&t.probeWG) {
-		running.Store(false)
-		return
-	}
-	go func() {
-		defer t.probeWG.Done()
-		defer running.Store(false)
-		f()
-	}()
-}
-
-// trackWG adds one to wg unless the transport is closed; Close waits for wg
-// after it has set closed under mu, so no Add can race its Wait.
-func (t *Transport) trackWG(wg *sync.WaitGroup) bool {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.closed.Load() {
-		return false
-	}
-	wg.Add(1)
-	return true
-}
-
-// connected reports whether publishing can go to the server now, as the
-// watcher last saw it. It does not ask the connection: while nats.go tries
-// a reconnect over a stalled link it holds the connection's lock for the
-// whole connect timeout, and asking would wait that long. Right after a
-// reconnect the answer may lag by a moment (a call fails with
-// ErrUnavailable that could have gone through).
-func (t *Transport) connected() bool {
-	if t.up.Load() {
-		return true
-	}
-	t.recheck()
-	return false
-}
-
-// errDown is the cause given while the connection is down.
-var errDown = errors.New("eventpub/nats: not connected to any NATS server (reconnecting in the background)")
-
-// downErr says why nothing can be sent now: ErrAuth when nats.go gave up
-// because the server refused the credentials, else ErrUnavailable.
-func (t *Transport) downErr() error {
-	if t.closed.Load() {
-		return transport.ErrClosed
-	}
-	// The status comes from the watcher: asking the connection would wait
-	// on its lock while a reconnect holds it.
-	if natsgo.Status(t.status.Load()) == natsgo.CLOSED {
-		if le := t.nc.LastError(); le != nil && isAuthErr(le) {
-			return credsErr("", t.cfg.scrub(le))
-		}
-		return transport.Unavailable(natsgo.ErrConnectionClosed)
-	}
-	return transport.Unavailable(t.notConnected())
 }
 
 // Conn returns the underlying connection, e.g. for metrics. Do not close it.
@@ -488,4 +332,16 @@ func (t *Transport) untrack(s *subscription) {
 	if t.subs != nil {
 		delete(t.subs, s)
 	}
+}
+
+// trackWG adds one to wg unless the transport is closed; Close waits for wg
+// after it has set closed under mu, so no Add can race its Wait.
+func (t *Transport) trackWG(wg *sync.WaitGroup) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.closed.Load() {
+		return false
+	}
+	wg.Add(1)
+	return true
 }

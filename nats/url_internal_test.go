@@ -75,7 +75,8 @@ func TestParseURL(t *testing.T) {
 }
 
 // TestOptionsKeepURLSettings: a single-setting option changes that setting
-// alone, after the URL; WithConfig replaces everything but Servers.
+// alone, after the URL; WithConfig sets the fields its Config sets and
+// keeps the URL's for the rest.
 func TestOptionsKeepURLSettings(t *testing.T) {
 	u, err := parseURL("nats://user:pw@h:4222?jetstream=EVENTS&mapping=dots")
 	if err != nil {
@@ -96,10 +97,17 @@ func TestOptionsKeepURLSettings(t *testing.T) {
 	if c.JetStream == nil || c.JetStream.Stream != "EVENTS" || c.Mapping != ColonToDot || c.User != "user" || c.Password != "pw" {
 		t.Errorf("options dropped settings from the URL: %+v", c)
 	}
-	replaced := base
-	WithConfig(Config{PublishTimeout: time.Second})(&replaced)
-	if replaced.JetStream != nil || replaced.User != "" || !slices.Equal(replaced.Servers, base.Servers) {
-		t.Errorf("WithConfig should replace all but Servers: %+v", replaced)
+	merged := base
+	WithConfig(Config{PublishTimeout: time.Second, User: "other", Password: "pw2"})(&merged)
+	if merged.PublishTimeout != time.Second || merged.User != "other" || merged.Password != "pw2" {
+		t.Errorf("WithConfig did not set the fields its Config sets: %+v", merged)
+	}
+	if merged.JetStream == nil || merged.JetStream.Stream != "EVENTS" || merged.Mapping != ColonToDot || !slices.Equal(merged.Servers, base.Servers) {
+		t.Errorf("WithConfig dropped URL settings its Config leaves zero: %+v", merged)
+	}
+	WithConfig(Config{Servers: []string{"nats://other:4222"}})(&merged)
+	if !slices.Equal(merged.Servers, []string{"nats://other:4222"}) {
+		t.Errorf("WithConfig did not set Servers: %v", merged.Servers)
 	}
 }
 
@@ -255,5 +263,24 @@ func TestConfigValidate(t *testing.T) {
 	}
 	if c.ReconnectBuffer != 0 || c.PublishTimeout != DefaultPublishTimeout || c.Name != "eventpub" {
 		t.Errorf("defaults: %+v", c)
+	}
+}
+
+// TestValidateJoinsEveryProblem: Validate names every bad setting, not
+// only the first.
+func TestValidateJoinsEveryProblem(t *testing.T) {
+	c := Config{PublishTimeout: -time.Second, ReconnectBuffer: -1, Password: "pw",
+		JetStream: &JetStreamConfig{Replicas: 9, Subjects: []string{"a b", ""}}}
+	err := c.Validate()
+	if err == nil {
+		t.Fatal("Validate accepted a bad Config")
+	}
+	for _, want := range []string{"PublishTimeout", "ReconnectBuffer", "password needs a user", "Replicas 9", `JetStream subject "a b"`} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("Validate error does not name %q: %v", want, err)
+		}
+	}
+	if !errors.Is(err, transport.ErrInvalidChannel) {
+		t.Errorf("bad JetStream subject does not match ErrInvalidChannel: %v", err)
 	}
 }

@@ -3,8 +3,6 @@ package redis_test
 import (
 	"context"
 	"runtime"
-	"sync"
-	"sync/atomic"
 	"testing"
 
 	"github.com/eventpub/eventpub/internal/brokertest"
@@ -44,23 +42,7 @@ func plainClient(b *testing.B, url string) *goredis.Client {
 }
 
 // on64 returns a func that runs n calls of op spread over 64 goroutines.
-func on64(op func() error) func(n int) {
-	return func(n int) {
-		var left atomic.Int64
-		left.Store(int64(n))
-		var wg sync.WaitGroup
-		for range 64 {
-			wg.Go(func() {
-				for left.Add(-1) >= 0 {
-					if err := op(); err != nil {
-						panic(err)
-					}
-				}
-			})
-		}
-		wg.Wait()
-	}
-}
+func on64(op func() error) func(n int) { return onN(64, op) }
 
 // parallel64 runs body on 64 goroutines.
 func parallel64(b *testing.B, body func(*testing.PB)) {

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"runtime"
 	"time"
+
+	"github.com/eventpub/eventpub/internal/cfgfill"
 )
 
 // Defaults of Config's fields; a zero field takes its default.
@@ -81,13 +83,20 @@ type Config struct {
 // Option changes a Config.
 type Option func(*Config)
 
-// WithConfig sets every Config field at once, e.g. from a Config loaded
-// elsewhere; settings in Open's URL fill the fields c leaves zero, and
-// options after it change single fields.
-func WithConfig(c Config) Option { return func(dst *Config) { *dst = c } }
+// WithConfig sets every field of c that is not zero, e.g. from a Config
+// loaded elsewhere. Fields c leaves zero keep what Open's URL or an earlier
+// option set, or else their default; a struct, slice or pointer field that
+// c sets is taken whole. Options after it change single fields.
+func WithConfig(c Config) Option { return func(dst *Config) { cfgfill.Set(dst, c) } }
+
+// WithConnectTimeout sets Config.DialTimeout, the bound on connecting to
+// Redis.
+func WithConnectTimeout(d time.Duration) Option { return func(c *Config) { c.DialTimeout = d } }
 
 // WithDialTimeout sets Config.DialTimeout.
-func WithDialTimeout(d time.Duration) Option { return func(c *Config) { c.DialTimeout = d } }
+//
+// Deprecated: use WithConnectTimeout.
+func WithDialTimeout(d time.Duration) Option { return WithConnectTimeout(d) }
 
 // WithReadTimeout sets Config.ReadTimeout.
 func WithReadTimeout(d time.Duration) Option { return func(c *Config) { c.ReadTimeout = d } }
@@ -119,8 +128,13 @@ func WithBackoff(lo, hi time.Duration) Option {
 // WithSubscriptionBuffer sets Config.SubscriptionBuffer.
 func WithSubscriptionBuffer(n int) Option { return func(c *Config) { c.SubscriptionBuffer = n } }
 
+// WithTLS sets Config.TLS: TLS settings for the connection.
+func WithTLS(c *tls.Config) Option { return func(cfg *Config) { cfg.TLS = c } }
+
 // WithTLSConfig sets Config.TLS.
-func WithTLSConfig(c *tls.Config) Option { return func(cfg *Config) { cfg.TLS = c } }
+//
+// Deprecated: use WithTLS.
+func WithTLSConfig(c *tls.Config) Option { return WithTLS(c) }
 
 // withDefaults returns c with every zero field set to its default.
 func (c Config) withDefaults() Config {

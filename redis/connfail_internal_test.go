@@ -222,7 +222,7 @@ func TestOpenTLSDialEndsOnClose(t *testing.T) {
 			_ = c.Close()
 		}
 	}()
-	tr, err := Open(context.Background(), "rediss://"+ln.Addr().String()+"/0", WithDialTimeout(time.Minute))
+	tr, err := Open(context.Background(), "rediss://"+ln.Addr().String()+"/0", WithConnectTimeout(time.Minute))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -159,6 +159,13 @@ func newConnPipe(t *Transport, opts *goredis.Options) *connPipe {
 // do publishes msg and returns Redis's reply error or the connection's
 // error, unmapped.
 func (p *connPipe) do(ctx context.Context, msg *transport.Message) error {
+	return p.doVia(ctx, msg, nil, nil)
+}
+
+// doVia is do called from the hook tap (hooks.go) with cmd, msg's command,
+// and next, the rest of the go-redis chain: a lone caller sends cmd with
+// next, so hooks see it once.
+func (p *connPipe) doVia(ctx context.Context, msg *transport.Message, next goredis.ProcessHook, cmd goredis.Cmder) error {
 	pc := &p.conns[0]
 	if len(p.conns) > 1 {
 		pc = &p.conns[int(p.next.Add(1))%len(p.conns)]
@@ -175,7 +182,12 @@ func (p *connPipe) do(ctx context.Context, msg *transport.Message) error {
 		// arriving meanwhile use the publish connection.
 		pc.direct = true
 		pc.mu.Unlock()
-		err := p.t.client.Process(ctx, p.t.publishCmd(ctx, msg))
+		var err error
+		if next != nil {
+			err = next(ctx, cmd)
+		} else {
+			err = p.t.client.Process(ctx, p.t.publishCmd(ctx, msg))
+		}
 		pc.mu.Lock()
 		pc.direct = false
 		pc.mu.Unlock()

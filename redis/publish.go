@@ -41,23 +41,10 @@ func (t *Transport) PublishBatch(ctx context.Context, msgs []transport.Message) 
 		}
 		return ctx.Err()
 	}
-	// A message refused on its own (its channel, its size) does not stop
-	// the others: they go, and Results tell each message's fate.
-	var refused []error
-	for i := range msgs {
-		err := t.check(ctx, &msgs[i])
-		if err == nil {
-			continue
+	if refused, err := refusals(ctx, msgs, t.check); err != nil || refused != nil {
+		if err != nil {
+			return err
 		}
-		if !errors.Is(err, transport.ErrInvalidChannel) && !errors.Is(err, transport.ErrPayloadTooLarge) {
-			return &transport.BatchError{Sent: 0, Err: err}
-		}
-		if refused == nil {
-			refused = make([]error, len(msgs))
-		}
-		refused[i] = err
-	}
-	if refused != nil {
 		return t.publishAround(ctx, msgs, refused)
 	}
 	if len(msgs) == 1 {
@@ -93,6 +80,27 @@ func (t *Transport) PublishBatch(ctx context.Context, msgs []transport.Message) 
 		first = t.mapErrOp(ctx, err, "")
 	}
 	return &transport.BatchError{Sent: sent, Results: results, Err: first}
+}
+
+// refusals checks every message of msgs with check. A message refused on
+// its own (its channel, its size) does not stop the others: refused holds
+// each one's error (nil when none is refused), for publishAround. Any
+// other error stops the batch, as a *transport.BatchError.
+func refusals(ctx context.Context, msgs []transport.Message, check func(context.Context, *transport.Message) error) (refused []error, err error) {
+	for i := range msgs {
+		err := check(ctx, &msgs[i])
+		if err == nil {
+			continue
+		}
+		if !errors.Is(err, transport.ErrInvalidChannel) && !errors.Is(err, transport.ErrPayloadTooLarge) {
+			return nil, &transport.BatchError{Sent: 0, Err: err}
+		}
+		if refused == nil {
+			refused = make([]error, len(msgs))
+		}
+		refused[i] = err
+	}
+	return refused, nil
 }
 
 // publishAround sends the messages of msgs that refused does not refuse,
@@ -139,7 +147,7 @@ func (t *Transport) publishAround(ctx context.Context, msgs []transport.Message,
 // pipelining when the client is not a plain standalone one.
 func (t *Transport) publishOne(ctx context.Context, msg *transport.Message) error {
 	if t.cp != nil {
-		return t.cp.do(ctx, msg)
+		return t.publishStandalone(ctx, msg)
 	}
 	return t.pipe.do(ctx, t.publishCmd(ctx, msg))
 }

@@ -187,7 +187,7 @@ func TestPublishValidation(t *testing.T) {
 // later ones fail at once; after Redis is back, publishing works again.
 func TestFailFastWhileDown(t *testing.T) {
 	m := brokertest.StartMiniredis(t)
-	tr := open(t, m.URL(), redis.WithDialTimeout(500*time.Millisecond))
+	tr := open(t, m.URL(), redis.WithConnectTimeout(500*time.Millisecond))
 	ctx := ctx5(t)
 	if err := tr.Publish(ctx, transport.Message{Channel: "c", Payload: []byte("x")}); err != nil {
 		t.Fatal(err)

@@ -40,6 +40,7 @@ type Transport struct {
 	secret  string // the password, to scrub from error texts
 	pipe    pipeliner
 	cp      *connPipe // nil: Publish goes through pipe
+	taps    taps      // go-redis hooks around cp: hooks.go
 
 	closed atomic.Bool
 	done   chan struct{}
@@ -71,8 +72,9 @@ var (
 // Set ContextTimeoutEnabled in the client's options so that a stalled
 // connection is bounded by each call's context, as it is for Open's.
 // For a plain standalone *goredis.Client, Publish streams on connections of
-// its own made with the client's dialer and credentials, so go-redis hooks
-// on the client do not see PUBLISH.
+// its own made with the client's dialer and credentials; hooks on the
+// client (Client.AddHook: redisotel, redisprometheus, …) still see each
+// PUBLISH as a command of its own (see the package doc, # Hooks).
 func New(client goredis.UniversalClient, opts ...Option) (*Transport, error) {
 	if client == nil {
 		return nil, errors.New("eventpub/redis: New needs a client, got nil")
@@ -86,6 +88,9 @@ func New(client goredis.UniversalClient, opts ...Option) (*Transport, error) {
 		return nil, err
 	}
 	t.addr, t.secret = describe(client)
+	if t.cp != nil {
+		t.taps.hooked.Store(true) // the client may have hooks already
+	}
 	return t, nil
 }
 
@@ -98,7 +103,10 @@ func New(client goredis.UniversalClient, opts ...Option) (*Transport, error) {
 // Query options are go-redis's (dial_timeout, read_timeout, pool_size, …)
 // plus sharded=true for [WithSharded] and, for streams and dual mode,
 // mode=streams|dual, maxlen, prefix, start=all|new|ID, group and consumer
-// (see [StreamsConfig]). Options passed in code win over the URL. Open
+// (see [StreamsConfig]), and tls_ca=FILE (PEM CA certificates to trust
+// instead of the system roots), tls_cert=FILE and tls_key=FILE (a client
+// certificate), which turn TLS on for a redis:// URL too; [WithTLS]
+// replaces what they set. Options passed in code win over the URL. Open
 // succeeds while Redis is down. For rediss:// it makes one TLS handshake
 // (bounded by ctx and the dial timeout, as a NATS Open's first attempt is)
 // and fails with an error matching ErrAuth when the server's certificate
@@ -241,6 +249,7 @@ func newTransport(client goredis.UniversalClient, cfg Config) (*Transport, error
 	t.pipe.init(t)
 	if o := standaloneOptions(client); o != nil && t.cfg.Mode == ModePubSub {
 		t.cp = newConnPipe(t, o)
+		t.addTap()
 	}
 	return t, nil
 }

@@ -131,10 +131,11 @@ func (t *Transport) publishStreamBatch(ctx context.Context, msgs []transport.Mes
 		}
 		return ctx.Err()
 	}
-	for i := range msgs {
-		if err := t.checkStream(ctx, &msgs[i]); err != nil {
-			return &transport.BatchError{Sent: 0, Err: err}
+	if refused, err := refusals(ctx, msgs, t.checkStream); err != nil || refused != nil {
+		if err != nil {
+			return err
 		}
+		return t.publishAround(ctx, msgs, refused)
 	}
 	if len(msgs) == 1 {
 		if err := t.publishStream(ctx, msgs[0]); err != nil {

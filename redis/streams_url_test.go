@@ -21,7 +21,7 @@ func TestStreamsURL(t *testing.T) {
 		{"redis://127.0.0.1:1/0?mode=dual&start=new&prefix=ep:&sharded=true", nil, true},
 		{"redis://127.0.0.1:1/0?mode=streams&group=bridge&consumer=b1&start=1700000000000-0&dial_timeout=1s", nil, true},
 		{"redis://127.0.0.1:1/0?mode=pubsub", nil, false},
-		{"redis://127.0.0.1:1/0?mode=streams", []redis.Option{redis.WithConfig(redis.Config{})}, false}, // code wins
+		{"redis://127.0.0.1:1/0?mode=streams", []redis.Option{redis.WithConfig(redis.Config{})}, true}, // zero fields keep the URL's
 		{"redis://127.0.0.1:1/0", []redis.Option{redis.WithStreams(redis.StreamsConfig{Group: "g"})}, true},
 	}
 	for _, c := range good {

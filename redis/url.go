@@ -1,12 +1,14 @@
 package redis
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net/url"
 	"strconv"
 	"strings"
 
+	"github.com/eventpub/eventpub/internal/tlsurl"
 	"github.com/eventpub/eventpub/transport"
 	goredis "github.com/redis/go-redis/v9"
 )
@@ -55,11 +57,32 @@ func parseURL(rawURL string) (*goredis.Options, bool, error) {
 		q.Del("sharded")
 		u.RawQuery = q.Encode()
 	}
+	var files tlsurl.Files
+	for k, v := range q {
+		if files.Take(k, v[len(v)-1]) {
+			q.Del(k)
+		}
+	}
+	if files.Any() {
+		u.RawQuery = q.Encode()
+	}
 	opts, err := goredis.ParseURL(u.String())
 	if err != nil {
 		pw, _ := u.User.Password()
 		msg := strings.TrimPrefix(transport.RedactError(err, pw).Error(), "redis: ")
 		return nil, false, fmt.Errorf("eventpub/redis: URL %q: %s", red, msg)
+	}
+	if files.Any() {
+		// The files turn TLS on, as Config.TLS does for a redis:// URL.
+		if opts.TLSConfig == nil {
+			opts.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+			if u.Scheme != "unix" {
+				opts.TLSConfig.ServerName = u.Hostname()
+			}
+		}
+		if err := files.Apply(opts.TLSConfig, "eventpub/redis"); err != nil {
+			return nil, false, err
+		}
 	}
 	return opts, sharded, nil
 }

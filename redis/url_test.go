@@ -117,7 +117,7 @@ func TestOpenBadURLs(t *testing.T) {
 
 func TestBadOptions(t *testing.T) {
 	cases := map[string]redis.Option{
-		"DialTimeout":   redis.WithDialTimeout(-time.Second),
+		"DialTimeout":   redis.WithConnectTimeout(-time.Second),
 		"PoolSize":      redis.WithPoolSize(-1),
 		"MaxPayload":    redis.WithMaxPayload(redis.MaxPayloadLimit + 1),
 		"MaxBackoff":    redis.WithBackoff(time.Second, time.Millisecond),
