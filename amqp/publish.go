@@ -283,32 +283,50 @@ func (t *Transport) PublishBatch(ctx context.Context, msgs []transport.Message) 
 		}
 		return ctx.Err()
 	}
+	if t.closed.Load() {
+		return &transport.BatchError{Sent: 0, Err: transport.ErrClosed}
+	}
+	if err := ctx.Err(); err != nil {
+		return &transport.BatchError{Sent: 0, Err: err}
+	}
+	// A message refused on its own (invalid channel, too large) does not
+	// stop the ones after it: they are sent and Results tell each fate.
+	results := make([]error, len(msgs))
+	refused := 0
 	for i := range msgs {
-		if err := t.check(ctx, &msgs[i]); err != nil {
-			return &transport.BatchError{Sent: 0, Err: err}
+		if results[i] = t.check(ctx, &msgs[i]); results[i] != nil {
+			refused++
 		}
+	}
+	if refused == len(msgs) {
+		return &transport.BatchError{Sent: 0, Results: results, Err: results[0]}
 	}
 	s, p, err := t.publisher()
 	if err != nil {
 		return &transport.BatchError{Sent: 0, Err: err}
 	}
 	pds := make([]pending, len(msgs))
-	results := make([]error, len(msgs))
-	failed := false
+	written := make([]bool, len(msgs))
+	var sendFail error
 	s.link.cork()
 	for i := range msgs {
-		if failed {
-			results[i] = results[i-1]
+		if results[i] != nil {
+			continue
+		}
+		if sendFail != nil {
+			results[i] = sendFail
 			continue
 		}
 		if pds[i], err = t.send(p, &msgs[i]); err != nil {
-			results[i] = t.sendErr(ctx, s, err, msgs[i].Channel)
-			failed = true
+			sendFail = t.sendErr(ctx, s, err, msgs[i].Channel)
+			results[i] = sendFail
+			continue
 		}
+		written[i] = true
 	}
 	s.link.uncork()
 	for i := range msgs {
-		if results[i] == nil {
+		if written[i] {
 			results[i] = t.await(ctx, s, p, pds[i], msgs[i].Channel)
 		}
 	}
