@@ -25,8 +25,9 @@ func init() {
 }
 
 // Transport is the RabbitMQ (AMQP 0-9-1) driver. It implements
-// transport.Transport, transport.BatchPublisher and
-// transport.PatternSubscriber, and is safe for concurrent use.
+// transport.Transport, transport.BatchPublisher,
+// transport.PatternSubscriber and transport.ContextCloser, and is safe for
+// concurrent use.
 type Transport struct {
 	cfg Config
 	ep  endpoint
