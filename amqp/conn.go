@@ -269,8 +269,15 @@ func (t *Transport) run(s *session) {
 			case <-s.dead:
 				t.setSession(nil, s.cause)
 			case <-t.done:
-				// The deadline ends a close handshake a stalled link holds up.
-				_ = s.conn.CloseDeadline(time.Now().Add(t.cfg.ProbeTimeout))
+				// The deadline ends a close handshake a stalled link holds
+				// up, and Close's context ends it sooner.
+				deadline := time.Now().Add(t.cfg.ProbeTimeout)
+				if d, ok := t.closeCtx.Deadline(); ok && d.Before(deadline) {
+					deadline = d
+				}
+				if t.closeCtx.Err() == nil {
+					_ = s.conn.CloseDeadline(deadline)
+				}
 				_ = s.raw.Close()
 				return
 			}

@@ -283,20 +283,20 @@ func (t *Transport) PublishBatch(ctx context.Context, msgs []transport.Message) 
 		}
 		return ctx.Err()
 	}
-	// A message refused on its own (its channel, its size) does not stop
-	// the others: they go, and Results tell each message's fate.
+	if t.closed.Load() {
+		return &transport.BatchError{Sent: 0, Err: transport.ErrClosed}
+	}
+	if err := ctx.Err(); err != nil {
+		return &transport.BatchError{Sent: 0, Err: err}
+	}
+	// A message refused on its own (invalid channel, too large) does not
+	// stop the ones after it: they are sent and Results tell each fate.
 	results := make([]error, len(msgs))
 	refused := 0
 	for i := range msgs {
-		err := t.check(ctx, &msgs[i])
-		if err == nil {
-			continue
+		if results[i] = t.check(ctx, &msgs[i]); results[i] != nil {
+			refused++
 		}
-		if !errors.Is(err, transport.ErrInvalidChannel) && !errors.Is(err, transport.ErrPayloadTooLarge) {
-			return &transport.BatchError{Sent: 0, Err: err}
-		}
-		results[i] = err
-		refused++
 	}
 	if refused == len(msgs) {
 		return &transport.BatchError{Sent: 0, Results: results, Err: results[0]}
@@ -306,23 +306,27 @@ func (t *Transport) PublishBatch(ctx context.Context, msgs []transport.Message) 
 		return &transport.BatchError{Sent: 0, Err: err}
 	}
 	pds := make([]pending, len(msgs))
-	var failed error // a send failed: the rest fail with it
+	written := make([]bool, len(msgs))
+	var sendFail error
 	s.link.cork()
 	for i := range msgs {
-		switch {
-		case results[i] != nil: // refused
-		case failed != nil:
-			results[i] = failed
-		default:
-			if pds[i], err = t.send(p, &msgs[i]); err != nil {
-				failed = t.sendErr(ctx, s, err, msgs[i].Channel)
-				results[i] = failed
-			}
+		if results[i] != nil {
+			continue
 		}
+		if sendFail != nil {
+			results[i] = sendFail
+			continue
+		}
+		if pds[i], err = t.send(p, &msgs[i]); err != nil {
+			sendFail = t.sendErr(ctx, s, err, msgs[i].Channel)
+			results[i] = sendFail
+			continue
+		}
+		written[i] = true
 	}
 	s.link.uncork()
 	for i := range msgs {
-		if results[i] == nil {
+		if written[i] {
 			results[i] = t.await(ctx, s, p, pds[i], msgs[i].Channel)
 		}
 	}

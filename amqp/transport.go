@@ -25,8 +25,9 @@ func init() {
 }
 
 // Transport is the RabbitMQ (AMQP 0-9-1) driver. It implements
-// transport.Transport, transport.BatchPublisher and
-// transport.PatternSubscriber, and is safe for concurrent use.
+// transport.Transport, transport.BatchPublisher,
+// transport.PatternSubscriber and transport.ContextCloser, and is safe for
+// concurrent use.
 type Transport struct {
 	cfg Config
 	ep  endpoint
@@ -35,6 +36,7 @@ type Transport struct {
 	done     chan struct{}
 	ctx      context.Context // ends on Close: bounds background dials
 	cancel   context.CancelFunc
+	closeCtx context.Context // Close's context; set before done is closed
 	wg       sync.WaitGroup
 	seq      atomic.Uint64 // message ids: idPrefix and a counter
 	idPrefix string
@@ -56,6 +58,7 @@ var (
 	_ transport.Transport         = (*Transport)(nil)
 	_ transport.BatchPublisher    = (*Transport)(nil)
 	_ transport.PatternSubscriber = (*Transport)(nil)
+	_ transport.ContextCloser     = (*Transport)(nil)
 )
 
 // Open returns a Transport for rawURL:
@@ -159,16 +162,31 @@ func (t *Transport) Ping(ctx context.Context) error {
 
 // Close ends every subscription, closes the connection and stops
 // reconnecting. It is idempotent. Calls waiting for a confirm return
-// transport.ErrClosed or ErrUnavailable.
-func (t *Transport) Close() error {
+// transport.ErrClosed or ErrUnavailable. The close handshake with the
+// broker waits up to ProbeTimeout; CloseContext bounds it by a context.
+func (t *Transport) Close() error { return t.CloseContext(context.Background()) }
+
+// CloseContext is Close that stops waiting for the broker when ctx ends:
+// it then drops the connection at once (no close handshake) and still
+// releases everything, so no goroutine outlives it. With a done ctx it
+// waits for nothing from the broker. It implements transport.ContextCloser.
+func (t *Transport) CloseContext(ctx context.Context) error {
+	if ctx == nil {
+		ctx = context.Background()
+	}
 	t.mu.Lock()
 	if t.closed.Swap(true) {
 		t.mu.Unlock()
 		return nil
 	}
+	t.closeCtx = ctx
 	t.mu.Unlock()
 	close(t.done)
 	t.cancel()
+	// When ctx ends first, the socket is closed under every wait: the
+	// close handshake, a probe, a consumer closing its channel.
+	stop := context.AfterFunc(ctx, t.dropLink)
+	defer stop()
 	t.smu.Lock()
 	subs := make([]*subscription, 0, len(t.subs))
 	for s := range t.subs {
@@ -180,4 +198,15 @@ func (t *Transport) Close() error {
 	}
 	t.wg.Wait()
 	return nil
+}
+
+// dropLink closes the socket of the current session, if any, so that
+// every call waiting on the broker ends now.
+func (t *Transport) dropLink() {
+	t.mu.Lock()
+	s := t.sess
+	t.mu.Unlock()
+	if s != nil {
+		_ = s.raw.Close()
+	}
 }

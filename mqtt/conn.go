@@ -44,15 +44,19 @@ func (t *Transport) connect(ctx context.Context) (*link, error) {
 		conn = packets.NewThreadSafeConn(tc)
 	}
 
+	// The link is taken out of service the moment paho reports it lost,
+	// before paho has wound down, so that calls fail fast from then on.
+	l := &link{conn: conn}
+	l.ctx, l.cancel = context.WithCancel(t.ctx)
 	cli := paho.NewClient(paho.ClientConfig{
 		ClientID:          t.cfg.ClientID,
 		Conn:              conn,
 		Session:           t.sess,
 		OnPublishReceived: []func(paho.PublishReceived) (bool, error){t.onPublish},
 		PacketTimeout:     t.cfg.PublishTimeout,
-		OnClientError:     func(err error) { t.noteLost(fmt.Errorf("eventpub/mqtt: connection to %s lost: %w", t.addr, err)) },
+		OnClientError:     func(err error) { t.lost(l, fmt.Errorf("eventpub/mqtt: connection to %s lost: %w", t.addr, err)) },
 		OnServerDisconnect: func(d *paho.Disconnect) {
-			t.noteLost(reasonError("connection to "+t.addr, d.ReasonCode, disconnectReason(d)))
+			t.lost(l, reasonError("connection to "+t.addr, d.ReasonCode, disconnectReason(d)))
 		},
 	})
 	recvMax := uint16(65535)
@@ -72,8 +76,10 @@ func (t *Transport) connect(ctx context.Context) (*link, error) {
 	if t.cfg.Password != "" {
 		cp.Password, cp.PasswordFlag = []byte(t.cfg.Password), true
 	}
+	l.cli = cli
 	ca, err := cli.Connect(ctx, cp)
 	if err != nil {
+		l.cancel()
 		_ = conn.Close()
 		if ca != nil && ca.ReasonCode >= rcUnspecified {
 			reason := ""
@@ -92,7 +98,7 @@ func (t *Transport) connect(ctx context.Context) (*link, error) {
 		maxPacket = min(maxPacket, int(*ca.Properties.MaximumPacketSize))
 	}
 	t.maxPacket.Store(int64(maxPacket))
-	return &link{cli: cli, conn: conn}, nil
+	return l, nil
 }
 
 func disconnectReason(d *paho.Disconnect) string {
@@ -102,11 +108,20 @@ func disconnectReason(d *paho.Disconnect) string {
 	return ""
 }
 
-// noteLost records why the connection went down.
-func (t *Transport) noteLost(err error) {
+// lost records why l went down and takes it out of service at once.
+func (t *Transport) lost(l *link, err error) {
 	t.mu.Lock()
 	t.lastErr = transport.Unavailable(err)
 	t.mu.Unlock()
+	t.down(l)
+}
+
+// stalled drops l when an acknowledgement did not come within
+// PublishTimeout: the link is taken out of service, so that later calls
+// fail fast, and run reconnects once paho sees the connection end.
+func (t *Transport) stalled(l *link) {
+	t.lost(l, fmt.Errorf("eventpub/mqtt: connection to %s: no acknowledgement within PublishTimeout (%v); connection dropped", t.addr, t.cfg.PublishTimeout))
+	_ = l.conn.Close()
 }
 
 // isAuth reports whether err is a refusal waiting does not cure.
@@ -126,9 +141,19 @@ func (t *Transport) run(l *link) {
 			case <-t.ctx.Done():
 				t.down(l)
 				// A stalled link must not hold up Close: the DISCONNECT
-				// gets a second to be written.
-				_ = l.conn.SetWriteDeadline(time.Now().Add(time.Second))
+				// gets a second to be written, less when Close's context
+				// ends sooner, none when it has ended.
+				t.mu.RLock()
+				cc := t.closeCtx
+				t.mu.RUnlock()
+				deadline := time.Now().Add(time.Second)
+				if d, ok := cc.Deadline(); ok && d.Before(deadline) {
+					deadline = d
+				}
+				_ = l.conn.SetWriteDeadline(deadline)
+				stop := context.AfterFunc(cc, func() { _ = l.conn.SetWriteDeadline(time.Now()) })
 				_ = l.cli.Disconnect(&paho.Disconnect{ReasonCode: 0})
+				stop()
 				return
 			}
 		}
@@ -161,7 +186,6 @@ func (t *Transport) run(l *link) {
 // up subscribes the new link to every filter in use, then puts it into
 // service, so that subscriptions opened before an outage receive again.
 func (t *Transport) up(l *link) {
-	l.ctx, l.cancel = context.WithCancel(t.ctx)
 	t.subMu.Lock()
 	defer t.subMu.Unlock()
 	t.mu.RLock()
@@ -180,7 +204,9 @@ func (t *Transport) up(l *link) {
 		cancel()
 	}
 	t.mu.Lock()
-	t.link, t.lastErr = l, nil
+	if l.ctx.Err() == nil { // not lost meanwhile: run sees it end
+		t.link, t.lastErr = l, nil
+	}
 	t.mu.Unlock()
 }
 

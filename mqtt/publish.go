@@ -19,11 +19,14 @@ import (
 // msg.Header as MQTT 5 user properties. With QoS 1 (the default) it
 // returns when the server's PUBACK arrives, with QoS 2 on PUBCOMP, with
 // QoS 0 once the packet is written. While the connection is down it fails
-// at once with ErrUnavailable; a link lost before the acknowledgement
-// also gives ErrUnavailable as soon as the driver sees the loss (the
-// message may or may not have arrived; in a kept session paho resends it
-// and Publish waits for that acknowledgement instead). The wait is
-// bounded by ctx and by PublishTimeout, whichever ends first.
+// at once with ErrUnavailable. A link lost before the acknowledgement
+// gives transport.ErrUnknownOutcome (a kind of ErrUnavailable) as soon as
+// paho reports the loss: the message may or may not have arrived (in a
+// kept session paho resends it after the reconnect). The wait is bounded
+// by ctx and by PublishTimeout, whichever ends first; an acknowledgement
+// missing after PublishTimeout also gives ErrUnknownOutcome and drops the
+// link as stalled, so that later calls fail fast while the driver
+// reconnects.
 func (t *Transport) Publish(ctx context.Context, msg transport.Message) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -37,8 +40,13 @@ func (t *Transport) Publish(ctx context.Context, msg transport.Message) error {
 		return err
 	}
 	// One publish takes paho's own blocking path, as a program using paho
-	// by hand would; PacketTimeout (PublishTimeout) bounds it.
-	pr, err := l.cli.Publish(ctx, p)
+	// by hand would; PacketTimeout (PublishTimeout) bounds it, and the
+	// link's end ends it at once.
+	pctx, cancel := context.WithCancel(ctx)
+	stop := context.AfterFunc(l.ctx, cancel)
+	pr, err := l.cli.Publish(pctx, p)
+	stop()
+	cancel()
 	if pr != nil && pr.ReasonCode >= rcUnspecified {
 		reason := ""
 		if pr.Properties != nil {
@@ -50,9 +58,25 @@ func (t *Transport) Publish(ctx context.Context, msg transport.Message) error {
 		if errors.Is(err, paho.ErrInvalidArguments) {
 			return fmt.Errorf("eventpub/mqtt: publish on %s: %w", transport.QuoteChannel(msg.Channel), err)
 		}
-		return callError(ctx, "publish", err)
+		return t.publishError(ctx, l, err)
 	}
 	return nil
+}
+
+// publishError classifies the failure of a publish that may have been
+// written: the link lost, or no acknowledgement within PublishTimeout (the
+// link is then dropped as stalled), leaves its outcome unknown.
+func (t *Transport) publishError(ctx context.Context, l *link, err error) error {
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	if t.ctx.Err() != nil {
+		return transport.UnknownOutcome(fmt.Errorf("eventpub/mqtt: the transport closed before the publish was acknowledged: %w", transport.ErrClosed))
+	}
+	if l.ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
+		t.stalled(l)
+	}
+	return transport.UnknownOutcome(fmt.Errorf("eventpub/mqtt: %s: publish not acknowledged: %w", t.addr, err))
 }
 
 // PublishBatch writes every message in order without waiting in between,
@@ -87,11 +111,15 @@ func (t *Transport) PublishBatch(ctx context.Context, msgs []transport.Message) 
 		}
 	}
 	w := t.newWaiter(ctx)
+	w.lost = l.ctx.Done()
 	defer w.stop()
 	for i, ack := range acks {
 		if results[i] == nil && ack != nil {
 			results[i] = t.await(&w, ack)
 		}
+	}
+	if w.timedOut {
+		t.stalled(l)
 	}
 	sent := 0
 	for sent < len(results) && results[sent] == nil {
@@ -180,6 +208,9 @@ type waiter struct {
 	ctx     context.Context
 	timer   *time.Timer
 	timeout <-chan time.Time
+	lost    <-chan struct{} // the link's end; nil: not watched
+
+	timedOut bool // an acknowledgement did not come within PublishTimeout
 }
 
 // timers holds stopped timers for reuse: most publishes have no deadline
@@ -220,6 +251,9 @@ func (t *Transport) await(w *waiter, ack chan packets.ControlPacket) error {
 			why = "ctx"
 		case <-w.timeout:
 			why = fmt.Sprintf("no acknowledgement within PublishTimeout (%v)", t.cfg.PublishTimeout)
+			w.timedOut = true
+		case <-w.lost:
+			why = fmt.Sprintf("connection to %s lost before the publish was acknowledged", t.addr)
 		}
 		if why != "" {
 			select {
@@ -228,7 +262,7 @@ func (t *Transport) await(w *waiter, ack chan packets.ControlPacket) error {
 				if why == "ctx" {
 					return w.ctx.Err()
 				}
-				return transport.Unavailable(errors.New("eventpub/mqtt: " + why))
+				return transport.UnknownOutcome(errors.New("eventpub/mqtt: " + why))
 			}
 		}
 	}
@@ -242,7 +276,7 @@ func (t *Transport) await(w *waiter, ack chan packets.ControlPacket) error {
 	case *packets.Pubcomp:
 		code, props = c.ReasonCode, c.Properties
 	default:
-		return transport.Unavailable(fmt.Errorf("eventpub/mqtt: connection to %s lost before the publish was acknowledged", t.addr))
+		return transport.UnknownOutcome(fmt.Errorf("eventpub/mqtt: connection to %s lost before the publish was acknowledged", t.addr))
 	}
 	if code < rcUnspecified {
 		return nil

@@ -33,6 +33,7 @@ type Transport struct {
 	maxPacket atomic.Int64 // the server's Maximum Packet Size, or MaxPacketSize
 	lastErr   error        // why the transport is down
 	closed    bool
+	closeCtx  context.Context // Close's context, set with closed
 	subs      map[*subscription]struct{}
 	filters   map[string]*filterState
 	byID      map[int]string // subscription identifier → filter
@@ -51,6 +52,7 @@ var (
 	_ transport.Transport         = (*Transport)(nil)
 	_ transport.BatchPublisher    = (*Transport)(nil)
 	_ transport.PatternSubscriber = (*Transport)(nil)
+	_ transport.ContextCloser     = (*Transport)(nil)
 )
 
 // New returns a Transport for cfg; see Open for what it promises. It fails
@@ -106,8 +108,18 @@ func (t *Transport) Capabilities() transport.Capabilities {
 const packetHeadroom = 5 + 2 + transport.MaxChannelLen + 2 + 4
 
 // Close disconnects, ends every Subscription with ErrClosed and stops the
-// reconnect loop. It is idempotent and returns when all is stopped.
-func (t *Transport) Close() error {
+// reconnect loop; the DISCONNECT gets up to a second on a stalled link. It
+// is idempotent and returns when all is stopped.
+func (t *Transport) Close() error { return t.CloseContext(context.Background()) }
+
+// CloseContext is Close that stops waiting for the server when ctx ends:
+// the connection is then dropped without its DISCONNECT, and everything
+// is still released. With a done ctx it waits for nothing from the
+// server. It implements transport.ContextCloser.
+func (t *Transport) CloseContext(ctx context.Context) error {
+	if ctx == nil {
+		ctx = context.Background()
+	}
 	t.mu.Lock()
 	if t.closed {
 		t.mu.Unlock()
@@ -115,6 +127,7 @@ func (t *Transport) Close() error {
 		return nil
 	}
 	t.closed = true
+	t.closeCtx = ctx
 	subs := t.subs
 	t.subs = map[*subscription]struct{}{}
 	t.mu.Unlock()
