@@ -59,13 +59,28 @@
 // franz-go fails the records it holds that have not gone out. A record
 // already sent cannot be failed without breaking idempotency: Publish waits
 // up to half the ConnectTimeout (1 s) more for its verdict (enough for a
-// broker restart), then reports ErrUnavailable, and the record may still
-// be delivered once the link is back, so a caller that retries can see it
-// twice. PublishBatch
+// broker restart), then reports transport.ErrUnknownOutcome (a kind of
+// ErrUnavailable), and the record may still be delivered once the link is
+// back, so a caller that retries can see it twice. Every Publish that
+// handed its record to franz-go and got no verdict (its context or
+// PublishTimeout ended, a timeout, the link lost) says ErrUnknownOutcome
+// the same way, as does each message a PublishBatch stopped waiting for;
+// plain ErrUnavailable means the message was not sent. PublishBatch
 // waits for every verdict until its context ends, so the async Publisher,
 // which sends batches of two or more through PublishBatch, neither loses
 // nor repeats them across an outage. A Publish whose context has no
 // deadline is bounded by PublishTimeout (10 s).
+//
+// # Closing
+//
+// [Transport.CloseContext] (transport.ContextCloser) first waits for the
+// acknowledgements of records on their way, then ends each Subscription
+// (committing a Group's offsets and leaving it) and closes the franz-go
+// clients. Every one of those waits ends with the caller's context, and
+// the clients are still closed and their goroutines stopped: a Close on a
+// stalled link returns when the context does. Close is CloseContext
+// bounded by PublishTimeout for the acknowledgements and ConnectTimeout
+// for each Subscription.
 //
 // # Errors
 //

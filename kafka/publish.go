@@ -96,7 +96,8 @@ var calls = sync.Pool{New: func() any {
 // Publish sends msg and returns once every in-sync replica has it (acks=all,
 // idempotent producer), or with ErrUnavailable at once while no broker
 // answers. When ctx (or PublishTimeout, when ctx has no deadline) ends
-// first, the message may still be delivered later.
+// first, the message may still be delivered later: the error matches
+// transport.ErrUnknownOutcome (and ctx.Err() when ctx ended).
 func (t *Transport) Publish(ctx context.Context, msg transport.Message) error {
 	if t.closed.Load() {
 		return transport.ErrClosed
@@ -145,10 +146,10 @@ func (t *Transport) Publish(ctx context.Context, msg transport.Message) error {
 		return t.produced(ctx, err)
 	case <-ctx.Done():
 		t.suspect()
-		return ctx.Err()
+		return transport.UnknownOutcome(ctx.Err())
 	case <-timeout:
 		t.suspect()
-		return transport.Unavailable(fmt.Errorf("eventpub/kafka: no acknowledgement within PublishTimeout (%v): %w", t.cfg.PublishTimeout, context.DeadlineExceeded))
+		return transport.UnknownOutcome(fmt.Errorf("eventpub/kafka: no acknowledgement within PublishTimeout (%v): %w", t.cfg.PublishTimeout, context.DeadlineExceeded))
 	case <-ls.down:
 		if c.timer != nil {
 			c.timer.Stop()
@@ -163,9 +164,9 @@ func (t *Transport) Publish(ctx context.Context, msg transport.Message) error {
 			calls.Put(c)
 			return t.produced(ctx, err)
 		case <-ctx.Done():
-			return ctx.Err()
+			return transport.UnknownOutcome(ctx.Err())
 		case <-grace.C:
-			return transport.Unavailable(errDown)
+			return transport.UnknownOutcome(errDown)
 		}
 	}
 }
@@ -176,11 +177,27 @@ func (t *Transport) produced(ctx context.Context, err error) error {
 	if err == nil {
 		return nil
 	}
-	err = t.classify(ctx, err)
-	if errors.Is(err, transport.ErrUnavailable) {
+	cerr := t.produceErr(ctx, err)
+	if errors.Is(cerr, transport.ErrUnavailable) {
 		t.suspect()
 	}
-	return err
+	return cerr
+}
+
+// produceErr classifies the error a record's promise gave. An outage
+// that franz-go reports after it may have sent the record (a timeout,
+// retries used up, a connection lost) leaves its fate unknown:
+// transport.ErrUnknownOutcome. A record failed by the driver's own
+// cancellation (the cluster found down) or refused for a full buffer
+// was not sent: plain ErrUnavailable.
+func (t *Transport) produceErr(ctx context.Context, err error) error {
+	cerr := t.classify(ctx, err)
+	switch {
+	case errors.Is(cerr, transport.ErrUnknownOutcome), !errors.Is(cerr, transport.ErrUnavailable),
+		errors.Is(err, context.Canceled), errors.Is(err, kgo.ErrMaxBuffered):
+		return cerr
+	}
+	return transport.UnknownOutcome(cerr)
 }
 
 // PublishBatch hands every message to franz-go's batching producer, then
@@ -279,9 +296,9 @@ func (t *Transport) batchErr(ctx context.Context, b *batch, waitErr error) error
 	for i, err := range b.out {
 		switch {
 		case b.sent[i]:
-			out[i] = waitErr
+			out[i] = transport.UnknownOutcome(waitErr)
 		case err != nil:
-			out[i] = t.classify(ctx, err)
+			out[i] = t.produceErr(ctx, err)
 		}
 		if out[i] == nil && first == nil {
 			sent++

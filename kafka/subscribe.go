@@ -79,16 +79,19 @@ func (t *Transport) Subscribe(ctx context.Context, channels ...string) (transpor
 		})
 		opts = append(opts, kgo.ConsumePartitions(parts))
 	}
+	clCtx, clCancel := context.WithCancel(context.Background())
+	opts = append(opts, kgo.WithContext(clCtx))
 	cl, err := kgo.NewClient(opts...)
 	if err != nil {
+		clCancel()
 		return nil, t.classify(ctx, err)
 	}
-	s := &subscription{t: t, cl: cl, byTopic: byTopic, group: t.cfg.Group != "",
+	s := &subscription{t: t, cl: cl, clCancel: clCancel, byTopic: byTopic, group: t.cfg.Group != "",
 		ch: make(chan *kgo.Record, t.cfg.SubscriptionBuffer), done: make(chan struct{})}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	if !t.track(s) {
 		s.cancel()
-		cl.Close()
+		closeClient(ctx, cl, clCancel)
 		return nil, transport.ErrClosed
 	}
 	s.wg.Add(1)
@@ -118,10 +121,11 @@ func (t *Transport) endOffsets(ctx context.Context, topics []string) (kadm.Liste
 
 // subscription is one consumer client feeding Next.
 type subscription struct {
-	t       *Transport
-	cl      *kgo.Client
-	byTopic map[string]string // topic → channel
-	group   bool
+	t        *Transport
+	cl       *kgo.Client
+	clCancel context.CancelFunc // ends cl's context: see closeClient
+	byTopic  map[string]string  // topic → channel
+	group    bool
 
 	ctx    context.Context // ends on Close
 	cancel context.CancelFunc
@@ -214,21 +218,28 @@ func (s *subscription) message(r *kgo.Record) transport.Message {
 }
 
 // Close stops the consumer; with a Group it first commits what Next
-// handed out. It is idempotent.
+// handed out. Its waits (committing, leaving the group, the client's
+// shutdown) are bounded by ConnectTimeout, so Close does not wait out an
+// outage. It is idempotent.
 func (s *subscription) Close() error {
+	s.closeContext(context.Background())
+	return nil
+}
+
+// closeContext is Close with its waits also ended by ctx (the transport's
+// CloseContext).
+func (s *subscription) closeContext(ctx context.Context) {
 	s.closeOnce.Do(func() {
 		close(s.done)
 		s.cancel()
 		s.wg.Wait()
-		if s.group {
-			// Bounded, so Close does not wait out an outage.
-			ctx, cancel := context.WithTimeout(context.Background(), s.t.cfg.ConnectTimeout)
+		ctx, cancel := context.WithTimeout(ctx, s.t.cfg.ConnectTimeout)
+		defer cancel()
+		if s.group && ctx.Err() == nil {
 			_ = s.cl.CommitMarkedOffsets(ctx)
 			_ = s.cl.LeaveGroupContext(ctx)
-			cancel()
 		}
-		s.cl.Close()
+		closeClient(ctx, s.cl, s.clCancel)
 		s.t.untrack(s)
 	})
-	return nil
 }

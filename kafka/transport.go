@@ -20,9 +20,10 @@ import (
 // Transport is the Kafka driver. It implements transport.Transport and
 // transport.BatchPublisher. All methods are safe for concurrent use.
 type Transport struct {
-	cfg Config
-	cl  *kgo.Client // producer and admin requests
-	adm *kadm.Client
+	cfg      Config
+	cl       *kgo.Client        // producer and admin requests
+	clCancel context.CancelFunc // ends cl's context: see closeClient
+	adm      *kadm.Client
 
 	closed     atomic.Bool
 	life       context.Context // ends on Close
@@ -44,6 +45,7 @@ type Transport struct {
 var (
 	_ transport.Transport      = (*Transport)(nil)
 	_ transport.BatchPublisher = (*Transport)(nil)
+	_ transport.ContextCloser  = (*Transport)(nil)
 )
 
 // Connect opens a Transport from a whole Config, as Open does from a URL.
@@ -62,7 +64,10 @@ func Connect(ctx context.Context, cfg Config) (*Transport, error) {
 	t.life, t.lifeCancel = context.WithCancel(context.Background())
 	t.topics.m = map[string]*topicEntry{}
 	t.state.Store(newLinkState(false))
+	var clCtx context.Context
+	clCtx, t.clCancel = context.WithCancel(context.Background())
 	opts := append(cfg.clientOptions(),
+		kgo.WithContext(clCtx),
 		kgo.WithHooks(hooks{t}),
 		kgo.RequiredAcks(kgo.AllISRAcks()),
 		kgo.ProducerBatchMaxBytes(cfg.MaxRecordBatchBytes),
@@ -75,6 +80,7 @@ func Connect(ctx context.Context, cfg Config) (*Transport, error) {
 	cl, err := kgo.NewClient(opts...)
 	if err != nil {
 		t.lifeCancel()
+		t.clCancel()
 		return nil, t.cfg.scrub(err)
 	}
 	t.cl, t.adm = cl, kadm.NewClient(cl)
@@ -312,10 +318,21 @@ func (t *Transport) bound(ctx context.Context) (context.Context, context.CancelF
 	return context.WithTimeout(ctx, t.cfg.PublishTimeout)
 }
 
-// Close ends every Subscription and closes the franz-go clients. A Publish
-// still waiting for its acknowledgement fails with transport.ErrClosed (its
-// message may still have reached the broker). It is idempotent.
-func (t *Transport) Close() error {
+// Close is CloseContext with no deadline of the caller's: waiting for
+// the acknowledgements of records on their way is bounded by
+// PublishTimeout, leaving a group by ConnectTimeout.
+func (t *Transport) Close() error { return t.CloseContext(context.Background()) }
+
+// CloseContext ends every Subscription and closes the franz-go clients,
+// implementing transport.ContextCloser. It first waits (up to
+// PublishTimeout) for the acknowledgements of records on their way, so
+// that a Publish in flight gets its verdict; a Publish still waiting when
+// that wait ends fails with transport.ErrClosed (its message may still
+// have reached the broker). Every wait (that flush, committing offsets
+// and leaving the group, the clients' own shutdown: a last metrics push,
+// closing fetch sessions) ends when ctx does, and everything is released
+// all the same: with a done ctx it waits for nothing. It is idempotent.
+func (t *Transport) CloseContext(ctx context.Context) error {
 	t.mu.Lock()
 	if t.closed.Swap(true) {
 		t.mu.Unlock()
@@ -327,14 +344,35 @@ func (t *Transport) Close() error {
 	}
 	t.subs = nil
 	t.mu.Unlock()
+	if ctx.Err() == nil && t.isUp() {
+		fctx, cancel := context.WithTimeout(ctx, t.cfg.PublishTimeout)
+		_ = t.cl.Flush(fctx) // a failure leaves records to fail on Close below
+		cancel()
+	}
 	t.lifeCancel()
 	for _, s := range subs {
-		_ = s.Close()
+		s.closeContext(ctx)
 	}
-	t.wg.Wait()
-	t.cl.Close()
+	t.wg.Wait() // the background check: its Ping ends with t.life
+	closeClient(ctx, t.cl, t.clCancel)
 	t.setDown()
 	return nil
+}
+
+// closeClient closes cl, which was made with kgo.WithContext on a context
+// that cancel ends. kgo.Client.Close takes no context and may wait (for
+// the group to be left, a last client-metrics push, fetch sessions to
+// close, requests in flight); once ctx ends, cancelling cl's context
+// fails those waits at once, and Close still stops every goroutine of cl
+// and fails the records it holds before it returns.
+func closeClient(ctx context.Context, cl *kgo.Client, cancel context.CancelFunc) {
+	if ctx.Err() != nil {
+		cancel()
+	}
+	stop := context.AfterFunc(ctx, cancel)
+	cl.Close()
+	stop()
+	cancel()
 }
 
 func (t *Transport) track(s *subscription) bool {
