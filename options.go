@@ -116,11 +116,5 @@ func WithMessageIDs() Option { return func(c *config) { c.messageIDs = true } }
 // and in async mode the queue's depth and the link's state. Several
 // WithObserver options add up; Metrics keeps counting either way.
 func WithObserver(obs ...observe.Observer) Option {
-	return func(c *config) {
-		for _, o := range obs {
-			if o != nil {
-				c.observers = append(c.observers, o)
-			}
-		}
-	}
+	return func(c *config) { c.observers = append(c.observers, obs...) }
 }

@@ -86,11 +86,5 @@ func WithErrorHandler(h func(error)) Option { return func(c *config) { c.onError
 // dropped, failed, retried, the queue's depth and the target link's state.
 // Stats keeps counting either way.
 func WithObserver(obs ...observe.Observer) Option {
-	return func(c *config) {
-		for _, o := range obs {
-			if o != nil {
-				c.observers = append(c.observers, o)
-			}
-		}
-	}
+	return func(c *config) { c.observers = append(c.observers, obs...) }
 }

@@ -5,8 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"sync"
-	"sync/atomic"
 
+	"github.com/eventpub/eventpub/observe"
 	"github.com/eventpub/eventpub/transport"
 )
 
@@ -15,6 +15,8 @@ import (
 // transport.PatternSubscriber, and is safe for concurrent use.
 type Transport struct {
 	cfg config
+	obs observe.Observer       // WithObserver's, or nil
+	rep *observe.ErrorReporter // WithErrorHandler's, or nil
 
 	// mu is held for reading by every call that uses the targets and for
 	// writing by the calls that change them, so a change waits for the
@@ -32,10 +34,34 @@ var (
 
 // target is one transport and its counters.
 type target struct {
-	t         transport.Transport
-	name      string
-	published atomic.Uint64
-	failed    atomic.Uint64
+	t      transport.Transport
+	name   string // for errors and stats
+	system string // transport.SystemName, for observers
+	counts observe.Counters
+}
+
+func newTarget(tr transport.Transport) *target {
+	return &target{t: tr, name: nameOf(tr), system: transport.SystemName(tr)}
+}
+
+// count tells tg's counters and the observer that n messages on channel
+// were published (err nil) or failed.
+func (t *Transport) count(tg *target, channel string, n int, err error) {
+	if n == 0 {
+		return
+	}
+	o := observe.Outcome{Channel: channel, System: tg.system, Count: n, Err: err}
+	if err != nil {
+		tg.counts.Failed(o)
+		if t.obs != nil {
+			t.obs.Failed(o)
+		}
+		return
+	}
+	tg.counts.Published(o)
+	if t.obs != nil {
+		t.obs.Published(o)
+	}
 }
 
 // New returns a tee publishing to primary and to each of secondaries. It
@@ -50,7 +76,7 @@ func New(primary transport.Transport, secondaries []transport.Transport, opts ..
 	if cfg.secondary != CountAndContinue && cfg.secondary != FailCall {
 		return nil, fmt.Errorf("tee: unknown secondary failure policy %v (want CountAndContinue or FailCall)", cfg.secondary)
 	}
-	t := &Transport{cfg: cfg}
+	t := &Transport{cfg: cfg, obs: observe.Multi(cfg.observers...)}
 	all := append([]transport.Transport{primary}, secondaries...)
 	for i, tr := range all {
 		if tr == nil {
@@ -62,7 +88,15 @@ func New(primary transport.Transport, secondaries []transport.Transport, opts ..
 		if t.index(tr) >= 0 {
 			return nil, fmt.Errorf("tee: transport %s is given twice", nameOf(tr))
 		}
-		t.targets = append(t.targets, &target{t: tr, name: nameOf(tr)})
+		t.targets = append(t.targets, newTarget(tr))
+	}
+	if h := cfg.onError; h != nil {
+		t.rep = observe.NewErrorReporter(func(err error) {
+			var se *secondaryError
+			if errors.As(err, &se) {
+				h(se.target, err)
+			}
+		}, errorEvery)
 	}
 	return t, nil
 }
@@ -89,7 +123,7 @@ func (t *Transport) Publish(ctx context.Context, msg transport.Message) error {
 				break // the secondaries are not tried
 			}
 		}
-		return t.settle(errs)
+		return t.settle(msg.Channel, errs)
 	}
 	errs := make([]error, n)
 	var wg sync.WaitGroup
@@ -99,7 +133,7 @@ func (t *Transport) Publish(ctx context.Context, msg transport.Message) error {
 	}
 	errs[0] = t.targets[0].t.Publish(ctx, msg)
 	wg.Wait()
-	return t.settle(errs)
+	return t.settle(msg.Channel, errs)
 }
 
 func publishTo(wg *sync.WaitGroup, ctx context.Context, tr transport.Transport, msg transport.Message, err *error) {
@@ -109,13 +143,10 @@ func publishTo(wg *sync.WaitGroup, ctx context.Context, tr transport.Transport, 
 
 // settle counts one message's outcome per target and returns the call's
 // error; mu is held.
-func (t *Transport) settle(errs []error) error {
+func (t *Transport) settle(channel string, errs []error) error {
 	for i, tg := range t.targets {
-		switch {
-		case errs[i] != nil:
-			tg.failed.Add(1)
-		case i == 0 || !t.skipped(errs[0]):
-			tg.published.Add(1)
+		if errs[i] != nil || i == 0 || !t.skipped(errs[0]) {
+			t.count(tg, channel, 1, errs[i])
 		}
 	}
 	return t.verdict(errs)
@@ -153,8 +184,8 @@ func (t *Transport) PublishBatch(ctx context.Context, msgs []transport.Message) 
 		if i > 0 && t.skipped(errs[0]) {
 			continue
 		}
-		tg.published.Add(uint64(sent[i]))
-		tg.failed.Add(uint64(len(msgs) - sent[i]))
+		t.count(tg, "", sent[i], nil)
+		t.count(tg, "", len(msgs)-sent[i], errs[i])
 	}
 	err := t.verdict(errs)
 	if err == nil {
@@ -223,9 +254,7 @@ func (t *Transport) verdict(errs []error) error {
 			continue
 		}
 		name := t.targets[i].name
-		if t.cfg.onError != nil {
-			t.cfg.onError(name, errs[i])
-		}
+		t.rep.Report(&secondaryError{target: name, err: errs[i]})
 		if failed == nil {
 			failed = fmt.Errorf("tee: secondary %s: %w", name, errs[i])
 		}
@@ -315,6 +344,7 @@ func (t *Transport) Close() error {
 	t.closed = true
 	targets := t.targets
 	t.mu.Unlock()
+	t.rep.Close()
 	if t.cfg.keepOpen {
 		return nil
 	}
@@ -326,3 +356,13 @@ func (t *Transport) Close() error {
 	}
 	return errors.Join(errs...)
 }
+
+// secondaryError is what the error reporter hands WithErrorHandler's
+// handler: a secondary's failure and its name.
+type secondaryError struct {
+	target string
+	err    error
+}
+
+func (e *secondaryError) Error() string { return "tee: secondary " + e.target + ": " + e.err.Error() }
+func (e *secondaryError) Unwrap() error { return e.err }
