@@ -99,7 +99,7 @@ type Publisher struct {
 	idPrefix string        // WithMessageIDs: random per Publisher
 	idSeq    atomic.Uint64 // WithMessageIDs: the next id's number
 
-	// Sync mode: counts and obs (counts plus WithObserver's) hear every
+	// Sync mode: counts and obs (WithObserver's, nil when none) hear every
 	// message; in async mode the queue counts and reports.
 	counts observe.Counters
 	obs    observe.Observer
@@ -137,15 +137,15 @@ func New(t transport.Transport, opts ...Option) *Publisher {
 	}
 	if p.err == nil {
 		p.system = transport.SystemName(t)
-		p.obs = observe.Multi(append([]observe.Observer{&p.counts}, p.cfg.observers...)...)
-		p.timed = observe.Timed(p.obs)
+		p.obs = observe.Multi(p.cfg.observers...)
+		p.timed = p.obs != nil && observe.Timed(p.obs)
 	}
 	if p.err == nil && p.cfg.async {
 		p.q, p.err = sendq.New(t, sendq.Config{
 			Capacity:     p.cfg.capacity,
 			Policy:       p.cfg.policy,
 			MaxBatch:     p.cfg.maxBatch,
-			Observer:     observe.Multi(p.cfg.observers...),
+			Observer:     p.obs,
 			ErrorHandler: p.cfg.errorHandler,
 			ErrorEvery:   p.cfg.errorEvery,
 		})
@@ -266,7 +266,10 @@ func (p *Publisher) send(ctx context.Context, channel string, b *[]byte, header 
 		return p.q.PushOwned(ctx, channel, b, header) // counts what it accepts
 	}
 	o := observe.Outcome{Channel: channel, System: p.system, Count: 1}
-	p.obs.Accepted(o)
+	p.counts.Accepted(o)
+	if p.obs != nil {
+		p.obs.Accepted(o)
+	}
 	var start time.Time
 	if p.timed {
 		start = time.Now()
@@ -275,13 +278,19 @@ func (p *Publisher) send(ctx context.Context, channel string, b *[]byte, header 
 	bufpool.Put(b)
 	if err != nil {
 		o.Err = err
-		p.obs.Failed(o)
+		p.counts.Failed(o)
+		if p.obs != nil {
+			p.obs.Failed(o)
+		}
 		return err
 	}
-	if p.timed {
-		o.Latency = time.Since(start)
+	p.counts.Published(o)
+	if p.obs != nil {
+		if p.timed {
+			o.Latency = time.Since(start)
+		}
+		p.obs.Published(o)
 	}
-	p.obs.Published(o)
 	return nil
 }
 
