@@ -127,6 +127,11 @@ func paced(t *testing.T, pub *eventpub.Publisher, n, burst int, tick time.Durati
 			next = next.Add(tick)
 			if d := time.Until(next); d > 0 {
 				time.Sleep(d)
+			} else if d < -10*tick {
+				// The process was held (CPU starvation, GC): go on at the
+				// steady rate rather than burst to catch up, which would
+				// overflow a queue no broker fault filled.
+				next = time.Now()
 			}
 		}
 		if at != nil {
@@ -147,13 +152,15 @@ func paced(t *testing.T, pub *eventpub.Publisher, n, burst int, tick time.Durati
 	return calls, failed
 }
 
-// Async publish calls never wait for the broker. On a machine starved of
-// CPU (other jobs, -race) the OS can still hold any one call for a while,
-// so the check is: no call near the shortest broker wait (maxCall, under
-// the 1 s dial timeout and the outages of seconds), and few calls over
-// slowCall (a call that waited for an outage would make thousands).
+// Async publish calls never wait for the broker: they touch only the
+// queue, whose lock the sender never holds across a driver call. On a
+// machine starved of CPU (other jobs, -race, GC assists) any one call can
+// still be held for a while: a CPU hog beside the suite held single calls
+// for 80 ms to 1.7 s. So the check counts: few calls over slowCall (calls
+// that waited for the broker would be thousands, every call of a 3 s
+// outage), and none as long as the outage itself (maxCall).
 const (
-	maxCall  = 750 * time.Millisecond
+	maxCall  = 2500 * time.Millisecond
 	slowCall = 50 * time.Millisecond
 )
 
@@ -182,27 +189,26 @@ func checkInOrderOnce(t *testing.T, seqs []int) {
 }
 
 // checkDelivery checks what a subscriber received from one publisher and
-// returns it without duplicates. JetStream and Redis deliver each message
-// once, in order. Core NATS in async mode is at least once: a batch whose
-// flush failed is sent again, so duplicates are allowed there, counted and
-// logged, but the first arrival of each message must still be in order.
-func checkDelivery(t *testing.T, b backend, seqs []int) []int {
+// returns it without duplicates, and how many duplicates there were. The
+// async queue is at least once: a batch whose confirmation did not come (a
+// lost ack, a read timeout on a machine starved of CPU, a failed core-NATS
+// flush) is sent again, so duplicates are allowed, counted and logged; the
+// first arrival of each message must still be in order.
+func checkDelivery(t *testing.T, b backend, seqs []int) (firsts []int, dups int) {
 	t.Helper()
-	if !b.nats || b.jetstream {
-		checkInOrderOnce(t, seqs)
-		return seqs
-	}
 	seen := make(map[int]bool, len(seqs))
-	var firsts []int
 	for _, s := range seqs {
 		if !seen[s] {
 			seen[s] = true
 			firsts = append(firsts, s)
 		}
 	}
-	t.Logf("core NATS: %d duplicates among %d messages received", len(seqs)-len(firsts), len(seqs))
+	dups = len(seqs) - len(firsts)
+	if dups > 0 {
+		t.Logf("%s: %d duplicates among %d messages received", b.name, dups, len(seqs))
+	}
 	checkInOrderOnce(t, firsts)
-	return firsts
+	return firsts, dups
 }
 
 // checkMetricsAddUp fails unless the counters add up with nothing queued.

@@ -22,11 +22,13 @@ const (
 // calls that failed, the seq published when the link came back, and the
 // publisher's metrics after Close.
 func outageRun(t *testing.T, b backend, capacity int, policy eventpub.OverflowPolicy, opts ...eventpub.Option) (got []int, failed map[int]error, restoredAt int, m eventpub.Metrics) {
-	return outageRunCut(t, b, (*faultproxy.Proxy).Cut, capacity, policy, opts...)
+	got, failed, restoredAt, m, _ = outageRunCut(t, b, (*faultproxy.Proxy).Cut, capacity, policy, opts...)
+	return got, failed, restoredAt, m
 }
 
-// outageRunCut is outageRun with the way the link is cut.
-func outageRunCut(t *testing.T, b backend, cut func(*faultproxy.Proxy), capacity int, policy eventpub.OverflowPolicy, opts ...eventpub.Option) (got []int, failed map[int]error, restoredAt int, m eventpub.Metrics) {
+// outageRunCut is outageRun with the way the link is cut; it also returns
+// how many duplicates arrived (got has none).
+func outageRunCut(t *testing.T, b backend, cut func(*faultproxy.Proxy), capacity int, policy eventpub.OverflowPolicy, opts ...eventpub.Option) (got []int, failed map[int]error, restoredAt int, m eventpub.Metrics, dups int) {
 	ns := unique("outage")
 	sub, err := b.dial(t, b.addr).Subscribe(context.Background(), ns+":events")
 	if err != nil {
@@ -81,8 +83,8 @@ func outageRunCut(t *testing.T, b backend, cut func(*faultproxy.Proxy), capacity
 	m = pub.Metrics()
 	checkMetricsAddUp(t, m)
 	got = c.waitForSet(int(m.Published), 30*time.Second)
-	got = checkDelivery(t, b, got)
-	return got, failed, restoredAt, m
+	got, dups = checkDelivery(t, b, got)
+	return got, failed, restoredAt, m, dups
 }
 
 // TestOutageLosesNothing: a queue with room for the whole outage delivers
@@ -123,9 +125,9 @@ func TestLostAcksWithMessageIDs(t *testing.T) {
 	}
 	for _, b := range jetStreamBackends(t) {
 		t.Run(b.name, func(t *testing.T) {
-			got, failed, _, m := outageRunCut(t, b, lostAcks, 2*outageN, eventpub.DropNewest, eventpub.WithMessageIDs())
-			if len(failed) != 0 || len(got) != outageN || m.Published != outageN {
-				t.Fatalf("received %d of %d (%d calls failed); metrics %+v", len(got), outageN, len(failed), m)
+			got, failed, _, m, dups := outageRunCut(t, b, lostAcks, 2*outageN, eventpub.DropNewest, eventpub.WithMessageIDs())
+			if len(failed) != 0 || len(got) != outageN || m.Published != outageN || dups != 0 {
+				t.Fatalf("received %d of %d, %d duplicates (%d calls failed); metrics %+v", len(got), outageN, dups, len(failed), m)
 			}
 		})
 	}
