@@ -35,7 +35,16 @@
 // failing while the broker answers pings (after a few tries). Only a real
 // outage holds every message. Either way a publish
 // never panics, the caller may ignore every error, and [Publisher.Metrics]
-// counts what happened to every message.
+// counts what happened to every message. The queue is package sendq, which
+// works on any transport by itself.
+//
+// # Observing
+//
+// [WithObserver] adds observers (package observe) that hear every
+// message's fate with its channel and the messaging system's name, the
+// queue's depth and the link's state; metrics and tracing plug in there.
+// Metrics is the snapshot of an observe.Counters the Publisher always keeps.
+// An observer adds no allocation per message.
 package eventpub
 
 import (
