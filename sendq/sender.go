@@ -153,7 +153,8 @@ func (q *Queue) run() {
 				}
 				tries = 0 // an outage: hold every message, look again later
 			}
-			if !down && errors.Is(err, transport.ErrUnavailable) {
+			if !down && errors.Is(err, transport.ErrUnavailable) && !errors.Is(err, transport.ErrUnknownOutcome) {
+				// (an unknown outcome came from a broker that answered)
 				down = true
 				q.obs.Link(q.system, false, err)
 			}
