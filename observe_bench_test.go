@@ -83,7 +83,7 @@ func BenchmarkPublishEventObserverInterleaved(b *testing.B) {
 	pubs[0], _ = observed(b, false)
 	pubs[1], _ = observed(b, true)
 	var total [2]time.Duration
-	var ratios []float64
+	ratios := make([]float64, 0, 1<<20) // made before the timer starts: the op allocates nothing
 	const block = 64
 	for i := 0; b.Loop(); i++ {
 		var spent [2]time.Duration
