@@ -196,27 +196,23 @@ func TestOutageOverflow(t *testing.T) {
 }
 
 // checkDropAccounting checks that every message was either received or
-// dropped, and that the counters agree. On a driver that confirms each
-// message, received + dropped = published exactly. Core NATS in async mode
-// confirms a batch with a flush: when the flush fails the batch goes back
-// to the queue although the server may have delivered it, and DropOldest
-// may then drop it. So there a message can be both received and dropped,
-// and only "nothing counted as published was lost" holds exactly.
+// dropped, and that nothing counted as published was lost. A batch whose
+// confirmation did not come (an ack lost with the link, a failed core-NATS
+// flush) goes back to the queue although the broker may have delivered it,
+// and DropOldest may then drop it: such a message is both received and
+// dropped, so received + dropped may exceed what was published. Those are
+// counted and logged.
 func checkDropAccounting(t *testing.T, b backend, got []int, m eventpub.Metrics) {
 	t.Helper()
 	received := uint64(len(got))
 	if m.Dropped == 0 {
 		t.Fatalf("nothing was dropped (metrics %+v)", m)
 	}
-	if b.nats && !b.jetstream {
-		if received+m.Dropped < outageN || received < m.Published {
-			t.Fatalf("received %d + dropped %d < %d published, or fewer received than counted published (metrics %+v)", received, m.Dropped, outageN, m)
-		}
-		t.Logf("core NATS: %d messages both delivered and dropped (sent, unconfirmed, then dropped)", received+m.Dropped-outageN)
-		return
+	if received+m.Dropped < outageN || received < m.Published {
+		t.Fatalf("received %d + dropped %d < %d published, or fewer received than counted published (metrics %+v)", received, m.Dropped, outageN, m)
 	}
-	if received+m.Dropped != outageN {
-		t.Fatalf("received %d + dropped %d != %d published (metrics %+v)", received, m.Dropped, outageN, m)
+	if both := received + m.Dropped - outageN; both > 0 {
+		t.Logf("%s: %d messages both delivered and dropped (sent, unconfirmed, put back, then dropped)", b.name, both)
 	}
 }
 
