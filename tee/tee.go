@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 
 	"github.com/eventpub/eventpub/observe"
@@ -184,12 +185,23 @@ func (t *Transport) PublishBatch(ctx context.Context, msgs []transport.Message) 
 		if i > 0 && t.skipped(errs[0]) {
 			continue
 		}
-		t.count(tg, "", sent[i], nil)
-		t.count(tg, "", len(msgs)-sent[i], errs[i])
+		ok := sent[i]
+		if r := resultsOf(errs[i], len(msgs)); r != nil {
+			ok = len(msgs) - countErrs(r) // a message refused in the middle
+		}
+		t.count(tg, "", ok, nil)
+		t.count(tg, "", len(msgs)-ok, errs[i])
 	}
 	err := t.verdict(errs)
 	if err == nil {
 		return nil
+	}
+	if res := t.results(errs, len(msgs)); res != nil {
+		// Every failure that counts says which messages it is about: pass
+		// that on, so the caller does not send the others again.
+		if first := slices.IndexFunc(res, func(e error) bool { return e != nil }); first >= 0 {
+			return &transport.BatchError{Sent: first, Results: res, Err: res[first]}
+		}
 	}
 	least := sent[0]
 	if errs[0] == nil { // a secondary failed the call: count what all have
@@ -202,6 +214,55 @@ func (t *Transport) PublishBatch(ctx context.Context, msgs []transport.Message) 
 		err = be.Err // the primary's BatchError: keep its cause, set Sent below
 	}
 	return &transport.BatchError{Sent: least, Err: err}
+}
+
+// results merges the per-message results of the targets whose failure
+// fails the call (the primary; under FailCall the secondaries tried too),
+// or returns nil when one of them failed without giving them. mu is held.
+func (t *Transport) results(errs []error, n int) []error {
+	var res []error
+	for i, err := range errs {
+		if err == nil || (i > 0 && (t.cfg.secondary != FailCall || t.skipped(errs[0]))) {
+			continue
+		}
+		r := resultsOf(err, n)
+		if r == nil {
+			return nil
+		}
+		if res == nil {
+			res = make([]error, n)
+		}
+		for j, e := range r {
+			if e != nil && res[j] == nil {
+				if i > 0 {
+					e = fmt.Errorf("tee: secondary %s: %w", t.targets[i].name, e)
+				}
+				res[j] = e
+			}
+		}
+	}
+	return res
+}
+
+// resultsOf returns the per-message results err carries for a batch of n,
+// or nil.
+func resultsOf(err error, n int) []error {
+	var be *transport.BatchError
+	if errors.As(err, &be) && len(be.Results) == n {
+		return be.Results
+	}
+	return nil
+}
+
+// countErrs counts the non-nil errors in errs.
+func countErrs(errs []error) int {
+	n := 0
+	for _, e := range errs {
+		if e != nil {
+			n++
+		}
+	}
+	return n
 }
 
 // ready says why a call cannot go ahead; mu is held.
