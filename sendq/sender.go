@@ -80,7 +80,7 @@ func (q *Queue) run() {
 		}
 		sent, err := q.send(msgs)
 		clear(msgs)
-		results := batchResults(err, len(batch))
+		results := transport.BatchResults(err, len(batch))
 		if q.flusher != nil && (sent > 0 || results != nil) {
 			// The driver may have only buffered them: count them once the
 			// broker confirms, and send them all again if it does not.
@@ -212,16 +212,6 @@ func (q *Queue) linkUp() bool {
 	case <-q.ctx.Done():
 		return false
 	}
-}
-
-// batchResults returns the per-message results of a *transport.BatchError
-// for a batch of n, or nil when the driver gave none.
-func batchResults(err error, n int) []error {
-	var be *transport.BatchError
-	if errors.As(err, &be) && len(be.Results) == n {
-		return be.Results
-	}
-	return nil
 }
 
 // settleResults settles the messages at the front of batch whose fate

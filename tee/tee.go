@@ -186,7 +186,7 @@ func (t *Transport) PublishBatch(ctx context.Context, msgs []transport.Message) 
 			continue
 		}
 		ok := sent[i]
-		if r := resultsOf(errs[i], len(msgs)); r != nil {
+		if r := transport.BatchResults(errs[i], len(msgs)); r != nil {
 			ok = len(msgs) - countErrs(r) // a message refused in the middle
 		}
 		t.count(tg, "", ok, nil)
@@ -225,7 +225,7 @@ func (t *Transport) results(errs []error, n int) []error {
 		if err == nil || (i > 0 && (t.cfg.secondary != FailCall || t.skipped(errs[0]))) {
 			continue
 		}
-		r := resultsOf(err, n)
+		r := transport.BatchResults(err, n)
 		if r == nil {
 			return nil
 		}
@@ -242,16 +242,6 @@ func (t *Transport) results(errs []error, n int) []error {
 		}
 	}
 	return res
-}
-
-// resultsOf returns the per-message results err carries for a batch of n,
-// or nil.
-func resultsOf(err error, n int) []error {
-	var be *transport.BatchError
-	if errors.As(err, &be) && len(be.Results) == n {
-		return be.Results
-	}
-	return nil
 }
 
 // countErrs counts the non-nil errors in errs.
