@@ -3,39 +3,31 @@ package eventpub
 import (
 	"fmt"
 	"time"
+
+	"github.com/eventpub/eventpub/observe"
+	"github.com/eventpub/eventpub/sendq"
 )
 
 // Option configures a Publisher.
 type Option func(*config)
 
 // OverflowPolicy decides what an asynchronous Publisher does with a message
-// when its queue is full.
-type OverflowPolicy int
+// when its queue is full. It is sendq.Policy.
+type OverflowPolicy = sendq.Policy
 
+// The overflow policies (see sendq.Policy).
 const (
 	// DropNewest rejects the message being published: the call returns
 	// ErrQueueFull and the message is counted as dropped.
-	DropNewest OverflowPolicy = iota
+	DropNewest = sendq.DropNewest
 	// DropOldest makes room by dropping the oldest message still waiting
 	// and counts it. A message being sent is never dropped: when every
 	// queued message is being sent, the new one is dropped as by DropNewest.
-	DropOldest
+	DropOldest = sendq.DropOldest
 	// Block waits for room until the caller's context ends; a message that
 	// gets none is counted as dropped and the call returns ctx.Err().
-	Block
+	Block = sendq.Block
 )
-
-func (p OverflowPolicy) String() string {
-	switch p {
-	case DropNewest:
-		return "DropNewest"
-	case DropOldest:
-		return "DropOldest"
-	case Block:
-		return "Block"
-	}
-	return fmt.Sprintf("OverflowPolicy(%d)", int(p))
-}
 
 // config holds every setting; defaults are filled in by defaultConfig.
 type config struct {
@@ -50,14 +42,15 @@ type config struct {
 	errorEvery   time.Duration
 	keepOpen     bool
 	messageIDs   bool
+	observers    []observe.Observer
 }
 
 func defaultConfig() config {
 	return config{
 		namespace:  "codeworm",
 		clock:      time.Now,
-		maxBatch:   256,
-		errorEvery: time.Second,
+		maxBatch:   sendq.DefaultMaxBatch,
+		errorEvery: sendq.DefaultErrorEvery,
 	}
 }
 
@@ -117,3 +110,11 @@ func WithKeepOpen() Option { return func(c *config) { c.keepOpen = true } }
 // once even when the async sender resends a batch whose acks were lost in a
 // broken connection. Drivers without headers (Redis) ignore it.
 func WithMessageIDs() Option { return func(c *config) { c.messageIDs = true } }
+
+// WithObserver adds observers that hear every message's fate (see package
+// observe): accepted, published with its latency, dropped, failed, retried,
+// and in async mode the queue's depth and the link's state. Several
+// WithObserver options add up; Metrics keeps counting either way.
+func WithObserver(obs ...observe.Observer) Option {
+	return func(c *config) { c.observers = append(c.observers, obs...) }
+}

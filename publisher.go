@@ -35,7 +35,16 @@
 // failing while the broker answers pings (after a few tries). Only a real
 // outage holds every message. Either way a publish
 // never panics, the caller may ignore every error, and [Publisher.Metrics]
-// counts what happened to every message.
+// counts what happened to every message. The queue is package sendq, which
+// works on any transport by itself.
+//
+// # Observing
+//
+// [WithObserver] adds observers (package observe) that hear every
+// message's fate with its channel and the messaging system's name, the
+// queue's depth and the link's state; metrics and tracing plug in there.
+// Metrics is the snapshot of an observe.Counters the Publisher always keeps.
+// An observer adds no allocation per message.
 package eventpub
 
 import (
@@ -47,8 +56,12 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"time"
 
+	"github.com/eventpub/eventpub/internal/bufpool"
 	"github.com/eventpub/eventpub/internal/jsonenc"
+	"github.com/eventpub/eventpub/observe"
+	"github.com/eventpub/eventpub/sendq"
 	"github.com/eventpub/eventpub/transport"
 )
 
@@ -59,7 +72,7 @@ var (
 	// ErrQueueFull is returned in async mode when the queue has no room and
 	// the policy drops the new message (DropNewest, or DropOldest while every
 	// queued message is being sent); the message is counted as dropped.
-	ErrQueueFull = errors.New("eventpub: queue full, message dropped")
+	ErrQueueFull = sendq.ErrQueueFull
 	// ErrInvalidChannel is returned for an empty channel name, and by
 	// drivers for names they cannot carry.
 	ErrInvalidChannel = transport.ErrInvalidChannel
@@ -90,15 +103,17 @@ type Publisher struct {
 	closeDone chan struct{} // made by the first Close, closed when it is done
 	closeErr  error
 
-	q *queue // nil unless async
+	q *sendq.Queue // nil unless async
 
 	idPrefix string        // WithMessageIDs: random per Publisher
 	idSeq    atomic.Uint64 // WithMessageIDs: the next id's number
 
-	accepted  atomic.Uint64
-	published atomic.Uint64
-	dropped   atomic.Uint64
-	failed    atomic.Uint64
+	// Sync mode: counts and obs (WithObserver's, nil when none) hear every
+	// message; in async mode the queue counts and reports.
+	counts observe.Counters
+	obs    observe.Observer
+	timed  bool   // obs wants latencies
+	system string // transport.SystemName of t
 }
 
 // New returns a Publisher that sends through t and owns it: Close closes t
@@ -129,8 +144,20 @@ func New(t transport.Transport, opts ...Option) *Publisher {
 		_, _ = rand.Read(r[:])
 		p.idPrefix = hex.EncodeToString(r[:]) + "-"
 	}
+	if p.err == nil {
+		p.system = transport.SystemName(t)
+		p.obs = observe.Multi(p.cfg.observers...)
+		p.timed = p.obs != nil && observe.Timed(p.obs)
+	}
 	if p.err == nil && p.cfg.async {
-		p.q = newQueue(p)
+		p.q, p.err = sendq.New(t, sendq.Config{
+			Capacity:     p.cfg.capacity,
+			Policy:       p.cfg.policy,
+			MaxBatch:     p.cfg.maxBatch,
+			Observer:     p.obs,
+			ErrorHandler: p.cfg.errorHandler,
+			ErrorEvery:   p.cfg.errorEvery,
+		})
 	}
 	return p
 }
@@ -167,7 +194,7 @@ func (p *Publisher) Transport() transport.Transport { return p.t }
 
 // PublishLog publishes fields as given to the logs channel.
 func (p *Publisher) PublishLog(ctx context.Context, fields map[string]any) error {
-	b := getBuf()
+	b := bufpool.Get()
 	*b = append(*b, '{')
 	*b = jsonenc.AppendFields(*b, fields, "", false)
 	*b = append(*b, '}')
@@ -177,7 +204,7 @@ func (p *Publisher) PublishLog(ctx context.Context, fields map[string]any) error
 // PublishEvent publishes {"type":…,"timestamp":…,"data":…} to the events
 // channel. A nil data is written as {}.
 func (p *Publisher) PublishEvent(ctx context.Context, eventType string, data map[string]any) error {
-	b := getBuf()
+	b := bufpool.Get()
 	*b = append(*b, `{"type":`...)
 	*b = jsonenc.AppendString(*b, eventType)
 	*b = append(*b, `,"timestamp":"`...)
@@ -191,7 +218,7 @@ func (p *Publisher) PublishEvent(ctx context.Context, eventType string, data map
 // PublishStats publishes {"timestamp":…, …stats} to the stats channel. A
 // "timestamp" key in stats replaces the publisher's but stays first.
 func (p *Publisher) PublishStats(ctx context.Context, stats map[string]any) error {
-	b := getBuf()
+	b := bufpool.Get()
 	*b = append(*b, `{"timestamp":`...)
 	if ts, ok := stats["timestamp"]; ok {
 		*b = jsonenc.Append(*b, ts)
@@ -211,7 +238,7 @@ func (p *Publisher) Publish(ctx context.Context, channel string, payload []byte)
 	if channel == "" {
 		return transport.Invalid(transport.ErrInvalidChannel, "channel name is empty")
 	}
-	b := getBuf()
+	b := bufpool.Get()
 	*b = append(*b, payload...)
 	return p.send(ctx, channel, b, nil)
 }
@@ -225,7 +252,7 @@ func (p *Publisher) PublishMessage(ctx context.Context, msg transport.Message) e
 	if msg.Channel == "" {
 		return transport.Invalid(transport.ErrInvalidChannel, "channel name is empty")
 	}
-	b := getBuf()
+	b := bufpool.Get()
 	*b = append(*b, msg.Payload...)
 	header := msg.Header
 	if p.q != nil && len(header) > 0 && !p.cfg.messageIDs {
@@ -238,23 +265,41 @@ func (p *Publisher) PublishMessage(ctx context.Context, msg transport.Message) e
 // owns b from then on.
 func (p *Publisher) send(ctx context.Context, channel string, b *[]byte, header map[string]string) error {
 	if err := p.check(ctx); err != nil {
-		putBuf(b)
+		bufpool.Put(b)
 		return err
 	}
 	if p.cfg.messageIDs {
 		header = p.withID(header)
 	}
 	if p.q != nil {
-		return p.q.push(ctx, entry{channel: channel, buf: b, header: header}) // counts what it accepts
+		return p.q.PushOwned(ctx, channel, b, header) // counts what it accepts
 	}
-	p.accepted.Add(1)
+	o := observe.Outcome{Channel: channel, System: p.system, Count: 1}
+	p.counts.Accepted(o)
+	if p.obs != nil {
+		p.obs.Accepted(o)
+	}
+	var start time.Time
+	if p.timed {
+		start = time.Now()
+	}
 	err := p.t.Publish(ctx, transport.Message{Channel: channel, Payload: *b, Header: header})
-	putBuf(b)
+	bufpool.Put(b)
 	if err != nil {
-		p.failed.Add(1)
+		o.Err = err
+		p.counts.Failed(o)
+		if p.obs != nil {
+			p.obs.Failed(o)
+		}
 		return err
 	}
-	p.published.Add(1)
+	p.counts.Published(o)
+	if p.obs != nil {
+		if p.timed {
+			o.Latency = time.Since(start)
+		}
+		p.obs.Published(o)
+	}
 	return nil
 }
 
@@ -297,7 +342,7 @@ func (p *Publisher) Close(ctx context.Context) error {
 		case <-done:
 		case <-ctx.Done():
 			if p.q != nil {
-				p.q.stop()
+				p.q.Stop()
 			}
 			<-done
 		}
@@ -310,7 +355,7 @@ func (p *Publisher) Close(ctx context.Context) error {
 	}
 	var lost int
 	if p.q != nil {
-		lost = p.q.close(ctx)
+		lost = p.q.Close(ctx)
 	}
 	var err error
 	if p.t != nil && !p.cfg.keepOpen {
@@ -350,55 +395,26 @@ func errString(err error) string {
 	return err.Error()
 }
 
-// Metrics counts messages. The counters always add up:
-// Accepted = Published + Dropped + Failed + Queued.
-type Metrics struct {
-	// Accepted counts messages a publish call took: valid, encoded, and
-	// handed to the transport or the queue.
-	Accepted uint64
-	// Published counts messages the broker confirmed: in async mode, on
-	// every driver, a message counts once the broker has acknowledged it
-	// (a Redis reply, a JetStream ack, or for core NATS a flush round trip
-	// after its batch, see transport.Flusher); a batch whose confirmation
-	// does not come is sent again, so delivery is at least once. In sync
-	// mode it counts publishes that returned nil: that is a confirmation on
-	// every driver but core NATS without its Flush option, where it means
-	// nats.go buffered the message.
-	Published uint64
-	// Dropped counts messages the async overflow policy discarded.
-	Dropped uint64
-	// Failed counts, in async mode, messages the transport refused for
-	// good and those Close could not deliver; in sync mode, every publish
-	// the transport returned an error for (ErrUnavailable and context
-	// errors included), since the caller got that error.
-	Failed uint64
-	// Queued counts messages accepted but not settled yet: waiting in the
-	// async queue, being sent, or (Block) waiting for room in the queue.
-	Queued uint64
-}
+// Metrics counts messages: it is observe.Snapshot. The counters always
+// add up: Accepted = Published + Dropped + Failed + Queued.
+//
+// Published counts messages the broker confirmed: in async mode, on every
+// driver, a message counts once the broker has acknowledged it (a Redis
+// reply, a JetStream ack, or for core NATS a flush round trip after its
+// batch, see transport.Flusher); a batch whose confirmation does not come
+// is sent again, so delivery is at least once. In sync mode it counts
+// publishes that returned nil: that is a confirmation on every driver but
+// core NATS without its Flush option, where it means nats.go buffered the
+// message. Failed counts, in async mode, messages the transport refused
+// for good and those Close could not deliver; in sync mode, every publish
+// the transport returned an error for (ErrUnavailable and context errors
+// included), since the caller got that error.
+type Metrics = observe.Snapshot
 
 // Metrics returns a snapshot of the counters.
 func (p *Publisher) Metrics() Metrics {
-	m := Metrics{Published: p.published.Load(), Dropped: p.dropped.Load(), Failed: p.failed.Load()}
-	// Accepted is read last: every message is counted there before it is
-	// counted anywhere else, so Queued never goes negative.
-	m.Accepted = p.accepted.Load()
-	m.Queued = m.Accepted - m.Published - m.Dropped - m.Failed
-	return m
-}
-
-var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
-
-func getBuf() *[]byte {
-	b := bufPool.Get().(*[]byte)
-	*b = (*b)[:0]
-	return b
-}
-
-// putBuf recycles b unless it grew large, so one big message does not pin
-// memory forever.
-func putBuf(b *[]byte) {
-	if cap(*b) <= 64<<10 {
-		bufPool.Put(b)
+	if p.q != nil {
+		return p.q.Counters()
 	}
+	return p.counts.Snapshot()
 }

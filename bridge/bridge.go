@@ -8,7 +8,9 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/eventpub/eventpub"
+	"github.com/eventpub/eventpub/internal/backoff"
+	"github.com/eventpub/eventpub/observe"
+	"github.com/eventpub/eventpub/sendq"
 	"github.com/eventpub/eventpub/transport"
 )
 
@@ -37,7 +39,7 @@ type Stats struct {
 type Bridge struct {
 	from, to transport.Transport
 	cfg      config
-	pub      atomic.Pointer[eventpub.Publisher] // set by Start
+	q        atomic.Pointer[sendq.Queue] // set by Start
 
 	mu      sync.Mutex
 	started bool
@@ -108,18 +110,23 @@ func (b *Bridge) Start(ctx context.Context, names ...string) error {
 	if err != nil {
 		return fmt.Errorf("bridge: subscribing to the source: %w", err)
 	}
-	opts := []eventpub.Option{eventpub.WithAsync(b.cfg.capacity, b.cfg.overflow), eventpub.WithKeepOpen()}
-	if b.cfg.onError != nil {
-		opts = append(opts, eventpub.WithErrorHandler(b.cfg.onError))
+	q, err := sendq.New(b.to, sendq.Config{
+		Capacity:     b.cfg.capacity,
+		Policy:       b.cfg.overflow,
+		Observer:     observe.Multi(b.cfg.observers...),
+		ErrorHandler: b.cfg.onError,
+	})
+	if err != nil {
+		_ = sub.Close()
+		return fmt.Errorf("bridge: %w", err)
 	}
-	pub := eventpub.New(b.to, opts...)
-	b.pub.Store(pub)
+	b.q.Store(q)
 	b.started = true
 	b.sub = sub
 	recvCtx, recvCancel := context.WithCancel(context.Background())
 	b.recvCancel = recvCancel
 	b.recvDone = make(chan struct{})
-	go b.receive(recvCtx, pub)
+	go b.receive(recvCtx, q)
 	return nil
 }
 
@@ -163,11 +170,11 @@ func (b *Bridge) sourceErr() error {
 // Stats returns a consistent snapshot of the counters; all are zero before
 // Start.
 func (b *Bridge) Stats() Stats {
-	pub := b.pub.Load()
-	if pub == nil {
+	q := b.q.Load()
+	if q == nil {
 		return Stats{}
 	}
-	m := pub.Metrics()
+	m := q.Counters()
 	return Stats{Received: m.Accepted, Relayed: m.Published, Dropped: m.Dropped, Failed: m.Failed, Queued: m.Queued}
 }
 
@@ -193,32 +200,27 @@ func (b *Bridge) Stop(ctx context.Context) error {
 	b.recvCancel()
 	_ = b.sub.Close()
 	<-b.recvDone
-	err := b.pub.Load().Close(ctx)
-	var ce *eventpub.CloseError
-	switch {
-	case errors.As(err, &ce):
-		b.stopErr = fmt.Errorf("bridge: stopped with %d messages not relayed: %w", ce.Undelivered, ce.Err)
-	case err != nil:
-		b.stopErr = fmt.Errorf("bridge: stopping: %w", err)
+	if lost := b.q.Load().Close(ctx); lost > 0 {
+		b.stopErr = fmt.Errorf("bridge: stopped with %d messages not relayed: %w", lost, ctx.Err())
 	}
 	return b.stopErr
 }
 
 func (b *Bridge) closeDone() { b.doneOnce.Do(func() { close(b.done) }) }
 
-// receive hands what the source delivers to pub until ctx ends or the
+// receive hands what the source delivers to q until ctx ends or the
 // source subscription is closed.
-func (b *Bridge) receive(ctx context.Context, pub *eventpub.Publisher) {
+func (b *Bridge) receive(ctx context.Context, q *sendq.Queue) {
 	defer close(b.recvDone)
-	backoff := sourceBackoffMin
+	wait := backoff.New(sourceBackoffMin, sourceBackoffMax)
 	for {
 		m, err := b.sub.Next(ctx)
 		if err == nil {
-			backoff = sourceBackoffMin
-			// A full queue is counted and reported by the Publisher; ctx
-			// ends only when Stop begins.
-			if err := pub.PublishMessage(ctx, m); err != nil && !errors.Is(err, eventpub.ErrQueueFull) && ctx.Err() == nil {
-				b.report(fmt.Errorf("bridge: a message on %q from the source was not relayed: %w", m.Channel, err))
+			wait.Reset()
+			// A drop is counted and reported by the queue; ctx ends only
+			// when Stop begins.
+			if err := q.Push(ctx, m); err != nil && !errors.Is(err, sendq.ErrQueueFull) && ctx.Err() == nil {
+				q.Reporter().Report(fmt.Errorf("bridge: a message on %q from the source was not relayed: %w", m.Channel, err))
 			}
 			continue
 		}
@@ -232,17 +234,11 @@ func (b *Bridge) receive(ctx context.Context, pub *eventpub.Publisher) {
 			b.closeDone()
 			return
 		}
-		b.report(fmt.Errorf("bridge: reading the source (retrying in %v): %w", backoff, err))
-		if !sleep(ctx.Done(), backoff) {
+		d := wait.Next()
+		q.Reporter().Retrying(fmt.Errorf("bridge: reading the source (retrying in %v): %w", d, err))
+		if !sleep(ctx.Done(), d) {
 			return
 		}
-		backoff = min(2*backoff, sourceBackoffMax)
-	}
-}
-
-func (b *Bridge) report(err error) {
-	if b.cfg.onError != nil {
-		b.cfg.onError(err)
 	}
 }
 

@@ -8,18 +8,18 @@
 //
 // # Delivery
 //
-// One goroutine reads the source and hands each message to an asynchronous
-// [eventpub.Publisher] on the target (eventpub.WithAsync), which does the
-// delivery: a bounded queue ([WithCapacity], 10000 messages by default),
-// batches, and in-order retries with capped backoff while the target is
+// One goroutine reads the source and hands each message to a [sendq.Queue]
+// on the target, which does the delivery: a bounded queue ([WithCapacity], 10000 messages by default),
+// batches, and in-order retries with capped, jittered backoff while the target is
 // unavailable. A slow or absent target therefore does not stall the source,
 // and nothing is lost while the queue has room (a message whose attempt
 // timed out may arrive twice). When it is full the
-// overflow policy applies ([WithOverflow]: eventpub.DropNewest,
-// eventpub.DropOldest, or eventpub.Block, which holds the source back
+// overflow policy applies ([WithOverflow]: sendq.DropNewest,
+// sendq.DropOldest, or sendq.Block, which holds the source back
 // instead of dropping). A message the target refuses for good is counted
 // as failed and skipped. [Bridge.Stats] counts received, relayed, dropped,
-// failed and queued messages, and they always add up.
+// failed and queued messages, and they always add up; [WithObserver] adds
+// observers (package observe) that hear every message's fate.
 //
 // The header reaches the target only when its Capabilities().Headers is
 // true (Redis carries none). Channel names pass unchanged, so a name must

@@ -5,7 +5,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/eventpub/eventpub"
+	"github.com/eventpub/eventpub/observe"
+	"github.com/eventpub/eventpub/sendq"
 )
 
 // Defaults used where no option says otherwise.
@@ -15,7 +16,7 @@ const (
 )
 
 // Pause before reading the source again after an error: it starts at
-// sourceBackoffMin and doubles up to sourceBackoffMax.
+// sourceBackoffMin and doubles up to sourceBackoffMax, with jitter.
 const (
 	sourceBackoffMin = 50 * time.Millisecond
 	sourceBackoffMax = 5 * time.Second
@@ -27,13 +28,14 @@ type Option func(*config)
 type config struct {
 	patterns     bool
 	capacity     int
-	overflow     eventpub.OverflowPolicy
+	overflow     sendq.Policy
 	drainTimeout time.Duration
 	onError      func(error)
+	observers    []observe.Observer
 }
 
 func defaultConfig() config {
-	return config{capacity: DefaultCapacity, overflow: eventpub.DropNewest, drainTimeout: DefaultDrainTimeout}
+	return config{capacity: DefaultCapacity, overflow: sendq.DropNewest, drainTimeout: DefaultDrainTimeout}
 }
 
 // validate names every setting that is out of range.
@@ -42,7 +44,7 @@ func (c *config) validate() error {
 	if c.capacity < 1 {
 		bad = append(bad, fmt.Sprintf("capacity %d is below 1", c.capacity))
 	}
-	if c.overflow < eventpub.DropNewest || c.overflow > eventpub.Block {
+	if c.overflow < sendq.DropNewest || c.overflow > sendq.Block {
 		bad = append(bad, fmt.Sprintf("unknown overflow policy %v", c.overflow))
 	}
 	if c.drainTimeout < 0 {
@@ -63,18 +65,26 @@ func WithPatterns() Option { return func(c *config) { c.patterns = true } }
 func WithCapacity(n int) Option { return func(c *config) { c.capacity = n } }
 
 // WithOverflow sets what happens to a message received while the queue is
-// full: eventpub.DropNewest (the default) drops it, eventpub.DropOldest
-// drops the oldest message still waiting, eventpub.Block stops reading the
+// full: sendq.DropNewest (the default) drops it, sendq.DropOldest
+// drops the oldest message still waiting, sendq.Block stops reading the
 // source until there is room. Every drop is counted.
-func WithOverflow(p eventpub.OverflowPolicy) Option { return func(c *config) { c.overflow = p } }
+func WithOverflow(p sendq.Policy) Option { return func(c *config) { c.overflow = p } }
 
 // WithDrainTimeout sets how long Run keeps sending what is queued after its
 // context ends. Default 5 s.
 func WithDrainTimeout(d time.Duration) Option { return func(c *config) { c.drainTimeout = d } }
 
 // WithErrorHandler calls h with the errors the bridge meets: a source read
-// that failed, and what the Publisher reports (a retried send, a message
-// the target refused, a drop), the latter at most once a second with a
-// count of those held back. It is called from the bridge's goroutines and
-// must return quickly.
+// that failed, a retried send, a message the target refused, a drop. It is
+// called as the Publisher's handler is (an observe.ErrorReporter): on a
+// goroutine of its own, at most once a second, with a count of the errors
+// held back in between.
 func WithErrorHandler(h func(error)) Option { return func(c *config) { c.onError = h } }
+
+// WithObserver adds observers that hear what happens to every relayed
+// message (see package observe): accepted (received), published (relayed),
+// dropped, failed, retried, the queue's depth and the target link's state.
+// Stats keeps counting either way.
+func WithObserver(obs ...observe.Observer) Option {
+	return func(c *config) { c.observers = append(c.observers, obs...) }
+}

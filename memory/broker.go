@@ -10,18 +10,23 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/eventpub/eventpub/observe"
 	"github.com/eventpub/eventpub/transport"
 )
 
 // errDown is the cause wrapped in transport.ErrUnavailable while a broker is down.
 var errDown = errors.New("memory: broker is down (Broker.SetDown)")
 
+// errSlowSubscriber is why a message was dropped under Overflow Drop.
+var errSlowSubscriber = errors.New("memory: a subscriber's buffer is full (Overflow Drop)")
+
 // Broker is an in-process message broker. Transports connected to the same
 // Broker see each other's messages. It is safe for concurrent use.
 type Broker struct {
 	cfg     config
 	down    atomic.Bool
-	dropped atomic.Uint64
+	dropped observe.Counters // counts only drops
+	obs     observe.Observer // WithObserver's, or nil
 
 	mu       sync.Mutex
 	exact    map[string][]*Subscription // channel → subscriptions on it
@@ -43,7 +48,7 @@ func NewBroker(opts ...Option) *Broker {
 }
 
 func newBroker(cfg config) *Broker {
-	return &Broker{cfg: cfg, exact: map[string][]*Subscription{}, history: map[string]*ring{}}
+	return &Broker{cfg: cfg, obs: observe.Multi(cfg.observers...), exact: map[string][]*Subscription{}, history: map[string]*ring{}}
 }
 
 // New returns a transport on a new private broker: NewBroker(opts...).Connect().
@@ -58,11 +63,20 @@ func (b *Broker) Connect() *Transport {
 // SetDown simulates an outage. While down, Publish, PublishBatch, Subscribe
 // and Ping fail at once with transport.ErrUnavailable; existing subscriptions
 // stay open and receive again once SetDown(false) is called.
-func (b *Broker) SetDown(down bool) { b.down.Store(down) }
+// Observers hear the link go down and up.
+func (b *Broker) SetDown(down bool) {
+	if b.down.Swap(down) != down && b.obs != nil {
+		var err error
+		if down {
+			err = transport.Unavailable(errDown)
+		}
+		b.obs.Link(system, !down, err)
+	}
+}
 
 // Dropped counts the messages this broker dropped for slow subscribers, over
 // all its transports (see Overflow).
-func (b *Broker) Dropped() uint64 { return b.dropped.Load() }
+func (b *Broker) Dropped() uint64 { return b.dropped.Snapshot().Dropped }
 
 // pending is a message still owed to a subscription whose buffer was full.
 type pending struct {
@@ -87,7 +101,7 @@ func (b *Broker) route(ctx context.Context, stop <-chan struct{}, msg transport.
 		case s.ch <- m:
 		default:
 			if b.cfg.overflow == Drop {
-				s.drop(1)
+				s.drop(msg.Channel, errSlowSubscriber)
 			} else {
 				waits = append(waits, pending{s, m})
 			}
@@ -137,7 +151,7 @@ func (b *Broker) route(ctx context.Context, stop <-chan struct{}, msg transport.
 			select {
 			case q.s.ch <- q.m:
 			default:
-				q.s.drop(1)
+				q.s.drop(msg.Channel, cause)
 				lost++
 			}
 		}

@@ -1,6 +1,10 @@
 package memory
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/eventpub/eventpub/observe"
+)
 
 // Overflow says what Publish does for a subscriber whose buffer is full.
 type Overflow int
@@ -42,6 +46,7 @@ type config struct {
 	overflow   Overflow
 	maxPayload int
 	history    int
+	observers  []observe.Observer
 }
 
 func defaultConfig() config {
@@ -76,4 +81,11 @@ func WithMaxPayload(n int) Option {
 // receives them first. 0 (or less) keeps none.
 func WithHistory(n int) Option {
 	return func(c *config) { c.history = max(n, 0) }
+}
+
+// WithObserver adds observers (see package observe) that hear each message
+// dropped for a slow subscriber (Dropped, with the channel) and the broker
+// going down and up (Link, from SetDown). Dropped keeps counting either way.
+func WithObserver(obs ...observe.Observer) Option {
+	return func(c *config) { c.observers = append(c.observers, obs...) }
 }

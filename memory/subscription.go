@@ -5,6 +5,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/eventpub/eventpub/observe"
 	"github.com/eventpub/eventpub/transport"
 )
 
@@ -28,9 +29,16 @@ type Subscription struct {
 // buffer was full.
 func (s *Subscription) Dropped() uint64 { return s.dropped.Load() }
 
-func (s *Subscription) drop(n uint64) {
-	s.dropped.Add(n)
-	s.t.b.dropped.Add(n)
+// drop counts a message on channel dropped for s, and tells the broker's
+// observers why.
+func (s *Subscription) drop(channel string, why error) {
+	s.dropped.Add(1)
+	b := s.t.b
+	o := observe.Outcome{Channel: channel, System: system, Count: 1, Err: why}
+	b.dropped.Dropped(o)
+	if b.obs != nil {
+		b.obs.Dropped(o)
+	}
 }
 
 func (s *Subscription) isClosed() bool {

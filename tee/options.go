@@ -1,6 +1,14 @@
 package tee
 
-import "fmt"
+import (
+	"fmt"
+	"time"
+
+	"github.com/eventpub/eventpub/observe"
+)
+
+// errorEvery is how often at most the error handler runs.
+const errorEvery = time.Second
 
 // SecondaryFailure says what a failing secondary target does to a call.
 type SecondaryFailure int
@@ -36,6 +44,7 @@ type config struct {
 	sequential bool
 	keepOpen   bool
 	onError    func(target string, err error)
+	observers  []observe.Observer
 }
 
 // WithSecondaryFailure sets the policy for a failing secondary. An unknown
@@ -57,9 +66,18 @@ func WithKeepOpen() Option {
 	return func(c *config) { c.keepOpen = true }
 }
 
-// WithErrorHandler calls h with the target's name and the error each time a
-// secondary target fails, whatever the policy. It is called from the
-// publishing goroutine and must return quickly.
+// WithErrorHandler calls h with the target's name and the error when a
+// secondary target fails, whatever the policy. It is called as every
+// eventpub error handler is (an observe.ErrorReporter): on a goroutine of
+// its own, at most once a second, the error then saying how many failures
+// were held back in between. Close stops it.
 func WithErrorHandler(h func(target string, err error)) Option {
 	return func(c *config) { c.onError = h }
+}
+
+// WithObserver adds observers that hear each target's published and failed
+// messages (see package observe), with the target's system name. Stats
+// keeps counting either way.
+func WithObserver(obs ...observe.Observer) Option {
+	return func(c *config) { c.observers = append(c.observers, obs...) }
 }

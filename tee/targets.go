@@ -45,7 +45,8 @@ func (t *Transport) StatsOf(tr transport.Transport) (TargetStats, bool) {
 }
 
 func (tg *target) stats(primary bool) TargetStats {
-	return TargetStats{Name: tg.name, Primary: primary, Published: tg.published.Load(), Failed: tg.failed.Load()}
+	c := tg.counts.Snapshot()
+	return TargetStats{Name: tg.name, Primary: primary, Published: c.Published, Failed: c.Failed}
 }
 
 // Add makes tr a new secondary target, with counters from zero. It waits
@@ -62,7 +63,7 @@ func (t *Transport) Add(tr transport.Transport) error {
 	if t.index(tr) >= 0 {
 		return fmt.Errorf("tee: Add: %s is already a target", nameOf(tr))
 	}
-	t.targets = append(t.targets, &target{t: tr, name: nameOf(tr)})
+	t.targets = append(t.targets, newTarget(tr))
 	return nil
 }
 
@@ -100,7 +101,7 @@ func (t *Transport) SetPrimary(tr transport.Transport) error {
 	if t.closed {
 		return transport.ErrClosed
 	}
-	tg := &target{t: tr, name: nameOf(tr)}
+	tg := newTarget(tr)
 	rest := slices.Clone(t.targets)
 	if i := t.index(tr); i >= 0 {
 		tg = rest[i]

@@ -4,9 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
-	"sync/atomic"
 
+	"github.com/eventpub/eventpub/observe"
 	"github.com/eventpub/eventpub/transport"
 )
 
@@ -15,6 +16,8 @@ import (
 // transport.PatternSubscriber, and is safe for concurrent use.
 type Transport struct {
 	cfg config
+	obs observe.Observer       // WithObserver's, or nil
+	rep *observe.ErrorReporter // WithErrorHandler's, or nil
 
 	// mu is held for reading by every call that uses the targets and for
 	// writing by the calls that change them, so a change waits for the
@@ -32,10 +35,34 @@ var (
 
 // target is one transport and its counters.
 type target struct {
-	t         transport.Transport
-	name      string
-	published atomic.Uint64
-	failed    atomic.Uint64
+	t      transport.Transport
+	name   string // for errors and stats
+	system string // transport.SystemName, for observers
+	counts observe.Counters
+}
+
+func newTarget(tr transport.Transport) *target {
+	return &target{t: tr, name: nameOf(tr), system: transport.SystemName(tr)}
+}
+
+// count tells tg's counters and the observer that n messages on channel
+// were published (err nil) or failed.
+func (t *Transport) count(tg *target, channel string, n int, err error) {
+	if n == 0 {
+		return
+	}
+	o := observe.Outcome{Channel: channel, System: tg.system, Count: n, Err: err}
+	if err != nil {
+		tg.counts.Failed(o)
+		if t.obs != nil {
+			t.obs.Failed(o)
+		}
+		return
+	}
+	tg.counts.Published(o)
+	if t.obs != nil {
+		t.obs.Published(o)
+	}
 }
 
 // New returns a tee publishing to primary and to each of secondaries. It
@@ -50,7 +77,7 @@ func New(primary transport.Transport, secondaries []transport.Transport, opts ..
 	if cfg.secondary != CountAndContinue && cfg.secondary != FailCall {
 		return nil, fmt.Errorf("tee: unknown secondary failure policy %v (want CountAndContinue or FailCall)", cfg.secondary)
 	}
-	t := &Transport{cfg: cfg}
+	t := &Transport{cfg: cfg, obs: observe.Multi(cfg.observers...)}
 	all := append([]transport.Transport{primary}, secondaries...)
 	for i, tr := range all {
 		if tr == nil {
@@ -62,7 +89,15 @@ func New(primary transport.Transport, secondaries []transport.Transport, opts ..
 		if t.index(tr) >= 0 {
 			return nil, fmt.Errorf("tee: transport %s is given twice", nameOf(tr))
 		}
-		t.targets = append(t.targets, &target{t: tr, name: nameOf(tr)})
+		t.targets = append(t.targets, newTarget(tr))
+	}
+	if h := cfg.onError; h != nil {
+		t.rep = observe.NewErrorReporter(func(err error) {
+			var se *secondaryError
+			if errors.As(err, &se) {
+				h(se.target, err)
+			}
+		}, errorEvery)
 	}
 	return t, nil
 }
@@ -89,7 +124,7 @@ func (t *Transport) Publish(ctx context.Context, msg transport.Message) error {
 				break // the secondaries are not tried
 			}
 		}
-		return t.settle(errs)
+		return t.settle(msg.Channel, errs)
 	}
 	errs := make([]error, n)
 	var wg sync.WaitGroup
@@ -99,7 +134,7 @@ func (t *Transport) Publish(ctx context.Context, msg transport.Message) error {
 	}
 	errs[0] = t.targets[0].t.Publish(ctx, msg)
 	wg.Wait()
-	return t.settle(errs)
+	return t.settle(msg.Channel, errs)
 }
 
 func publishTo(wg *sync.WaitGroup, ctx context.Context, tr transport.Transport, msg transport.Message, err *error) {
@@ -109,13 +144,10 @@ func publishTo(wg *sync.WaitGroup, ctx context.Context, tr transport.Transport, 
 
 // settle counts one message's outcome per target and returns the call's
 // error; mu is held.
-func (t *Transport) settle(errs []error) error {
+func (t *Transport) settle(channel string, errs []error) error {
 	for i, tg := range t.targets {
-		switch {
-		case errs[i] != nil:
-			tg.failed.Add(1)
-		case i == 0 || !t.skipped(errs[0]):
-			tg.published.Add(1)
+		if errs[i] != nil || i == 0 || !t.skipped(errs[0]) {
+			t.count(tg, channel, 1, errs[i])
 		}
 	}
 	return t.verdict(errs)
@@ -143,71 +175,84 @@ func (t *Transport) PublishBatch(ctx context.Context, msgs []transport.Message) 
 		}
 	}
 	n := len(t.targets)
-	results := make([][]error, n) // per target, one entry per message
+	sent := make([]int, n)
 	errs := make([]error, n)
 	t.each(t.cfg.sequential, func(i int, tg *target) error {
-		sent, err := transport.PublishAll(ctx, tg.t, msgs)
-		errs[i], results[i] = err, perMessage(err, sent, len(msgs))
-		return err
+		sent[i], errs[i] = transport.PublishAll(ctx, tg.t, msgs)
+		return errs[i]
 	})
 	for i, tg := range t.targets {
 		if i > 0 && t.skipped(errs[0]) {
 			continue
 		}
-		for _, r := range results[i] {
-			if r == nil {
-				tg.published.Add(1)
-			} else {
-				tg.failed.Add(1)
-			}
+		ok := sent[i]
+		if r := transport.BatchResults(errs[i], len(msgs)); r != nil {
+			ok = len(msgs) - countErrs(r) // a message refused in the middle
 		}
+		t.count(tg, "", ok, nil)
+		t.count(tg, "", len(msgs)-ok, errs[i])
 	}
 	err := t.verdict(errs)
 	if err == nil {
 		return nil
 	}
-	// Each message's fate is the primary's; under FailCall, the first
-	// failure any target had with it. Per-message results let an async
-	// queue fail a refused message alone and not send the others again.
-	combined := results[0]
-	if errs[0] == nil {
-		combined = make([]error, len(msgs))
-		for i := 1; i < n; i++ {
-			for j, r := range results[i] {
-				if combined[j] == nil && r != nil {
-					combined[j] = fmt.Errorf("tee: secondary %s: %w", t.targets[i].name, r)
-				}
-			}
+	if res := t.results(errs, len(msgs)); res != nil {
+		// Every failure that counts says which messages it is about: pass
+		// that on, so the caller does not send the others again.
+		if first := slices.IndexFunc(res, func(e error) bool { return e != nil }); first >= 0 {
+			return &transport.BatchError{Sent: first, Results: res, Err: res[first]}
 		}
 	}
-	least := 0
-	for least < len(combined) && combined[least] == nil {
-		least++
+	least := sent[0]
+	if errs[0] == nil { // a secondary failed the call: count what all have
+		for _, s := range sent[1:] {
+			least = min(least, s)
+		}
 	}
 	var be *transport.BatchError
 	if errors.As(err, &be) && errs[0] != nil {
 		err = be.Err // the primary's BatchError: keep its cause, set Sent below
 	}
-	return &transport.BatchError{Sent: least, Results: combined, Err: err}
+	return &transport.BatchError{Sent: least, Err: err}
 }
 
-// perMessage returns one result per message of a batch of n from what
-// transport.PublishAll returned: the driver's own per-message results when
-// it gave them, else nil for the first sent messages and err for the rest.
-func perMessage(err error, sent, n int) []error {
-	out := make([]error, n)
-	if err == nil {
-		return out
+// results merges the per-message results of the targets whose failure
+// fails the call (the primary; under FailCall the secondaries tried too),
+// or returns nil when one of them failed without giving them. mu is held.
+func (t *Transport) results(errs []error, n int) []error {
+	var res []error
+	for i, err := range errs {
+		if err == nil || (i > 0 && (t.cfg.secondary != FailCall || t.skipped(errs[0]))) {
+			continue
+		}
+		r := transport.BatchResults(err, n)
+		if r == nil {
+			return nil
+		}
+		if res == nil {
+			res = make([]error, n)
+		}
+		for j, e := range r {
+			if e != nil && res[j] == nil {
+				if i > 0 {
+					e = fmt.Errorf("tee: secondary %s: %w", t.targets[i].name, e)
+				}
+				res[j] = e
+			}
+		}
 	}
-	var be *transport.BatchError
-	if errors.As(err, &be) && len(be.Results) == n {
-		copy(out, be.Results)
-		return out
+	return res
+}
+
+// countErrs counts the non-nil errors in errs.
+func countErrs(errs []error) int {
+	n := 0
+	for _, e := range errs {
+		if e != nil {
+			n++
+		}
 	}
-	for i := sent; i < n; i++ {
-		out[i] = err
-	}
-	return out
+	return n
 }
 
 // ready says why a call cannot go ahead; mu is held.
@@ -260,9 +305,7 @@ func (t *Transport) verdict(errs []error) error {
 			continue
 		}
 		name := t.targets[i].name
-		if t.cfg.onError != nil {
-			t.cfg.onError(name, errs[i])
-		}
+		t.rep.Report(&secondaryError{target: name, err: errs[i]})
 		if failed == nil {
 			failed = fmt.Errorf("tee: secondary %s: %w", name, errs[i])
 		}
@@ -352,6 +395,7 @@ func (t *Transport) Close() error {
 	t.closed = true
 	targets := t.targets
 	t.mu.Unlock()
+	t.rep.Close()
 	if t.cfg.keepOpen {
 		return nil
 	}
@@ -363,3 +407,13 @@ func (t *Transport) Close() error {
 	}
 	return errors.Join(errs...)
 }
+
+// secondaryError is what the error reporter hands WithErrorHandler's
+// handler: a secondary's failure and its name.
+type secondaryError struct {
+	target string
+	err    error
+}
+
+func (e *secondaryError) Error() string { return "tee: secondary " + e.target + ": " + e.err.Error() }
+func (e *secondaryError) Unwrap() error { return e.err }

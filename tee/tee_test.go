@@ -4,9 +4,10 @@ import (
 	"bytes"
 	"errors"
 	"slices"
+	"strconv"
 	"strings"
-	"sync"
 	"testing"
+	"time"
 
 	"github.com/eventpub/eventpub/memory"
 	"github.com/eventpub/eventpub/tee"
@@ -71,17 +72,18 @@ func TestSecondaryFailurePolicy(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.policy.String(), func(t *testing.T) {
 			a, b := newMem(t), newMem(t)
-			var mu sync.Mutex
-			var reported []error
+			reported := make(chan error, 10)
 			tt, err := tee.New(a.t, []transport.Transport{b.t}, tee.WithKeepOpen(), tee.WithSecondaryFailure(c.policy),
 				tee.WithErrorHandler(func(name string, err error) {
-					mu.Lock()
-					reported = append(reported, err)
-					mu.Unlock()
+					if !strings.Contains(name, "memory") {
+						err = errors.New("handler given the name " + strconv.Quote(name) + ", want the memory target's")
+					}
+					reported <- err
 				}))
 			if err != nil {
 				t.Fatal(err)
 			}
+			defer tt.Close()
 			b.b.SetDown(true)
 			err = tt.Publish(ctxT(t), transport.Message{Channel: "ch", Payload: []byte("x")})
 			if c.wantErr {
@@ -98,11 +100,22 @@ func TestSecondaryFailurePolicy(t *testing.T) {
 			if st[0].Published != 1 || st[1].Failed != 1 || st[1].Published != 0 {
 				t.Errorf("Stats = %+v, want primary 1 published, secondary 1 failed", st)
 			}
-			mu.Lock()
-			if len(reported) != 1 || !errors.Is(reported[0], transport.ErrUnavailable) {
-				t.Errorf("error handler saw %v, want one ErrUnavailable", reported)
+			// The handler hears of it on its own goroutine, once a second
+			// at most: a second failure right after is held back.
+			select {
+			case got := <-reported:
+				if !errors.Is(got, transport.ErrUnavailable) || !strings.Contains(got.Error(), "secondary") {
+					t.Errorf("error handler saw %v, want an ErrUnavailable naming the secondary", got)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatal("error handler not called within 10 s")
 			}
-			mu.Unlock()
+			_ = tt.Publish(ctxT(t), transport.Message{Channel: "ch", Payload: []byte("y")})
+			select {
+			case got := <-reported:
+				t.Errorf("a second report within the interval: %v", got)
+			case <-time.After(50 * time.Millisecond):
+			}
 
 			// Ping follows the same policy.
 			if err := tt.Ping(ctxT(t)); (err != nil) != c.wantErr {

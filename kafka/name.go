@@ -1,0 +1,8 @@
+package kafka
+
+import "github.com/eventpub/eventpub/transport"
+
+var _ transport.Namer = (*Transport)(nil)
+
+// Name returns "kafka", the messaging system t speaks to (transport.Namer).
+func (t *Transport) Name() string { return "kafka" }

@@ -1,0 +1,23 @@
+package transport_test
+
+import (
+	"errors"
+	"fmt"
+	"testing"
+
+	"github.com/eventpub/eventpub/transport"
+)
+
+func TestBatchResults(t *testing.T) {
+	res := []error{nil, transport.ErrInvalidChannel}
+	wrapped := fmt.Errorf("wrapped: %w", &transport.BatchError{Sent: 1, Results: res, Err: res[1]})
+	if got := transport.BatchResults(wrapped, 2); len(got) != 2 || got[1] != transport.ErrInvalidChannel {
+		t.Fatalf("BatchResults = %v, want the results", got)
+	}
+	if transport.BatchResults(wrapped, 3) != nil {
+		t.Fatal("results for a batch of another size")
+	}
+	if transport.BatchResults(errors.New("x"), 2) != nil || transport.BatchResults(nil, 0) != nil {
+		t.Fatal("results from an error without them")
+	}
+}
