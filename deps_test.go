@@ -16,7 +16,8 @@ func TestLowerPackagesDoNotImportTheRoot(t *testing.T) {
 		t.Skip("the go command is not on PATH, so go list cannot be run:", err)
 	}
 	pkgs := []string{"./sendq", "./observe", "./transport", "./bridge", "./tee",
-		"./redis", "./nats", "./amqp", "./kafka", "./memory", "./internal/backoff", "./internal/bufpool"}
+		"./redis", "./nats", "./amqp", "./mqtt", "./kafka", "./memory", "./dashboard",
+		"./internal/backoff", "./internal/bufpool"}
 	args := append([]string{"list", "-deps", "-f", `{{.ImportPath}}{{range .Imports}} {{.}}{{end}}`}, pkgs...)
 	out, err := exec.Command(goBin, args...).CombinedOutput()
 	if err != nil {
