@@ -131,10 +131,14 @@ func (t *Transport) publishStreamBatch(ctx context.Context, msgs []transport.Mes
 		}
 		return ctx.Err()
 	}
-	for i := range msgs {
-		if err := t.checkStream(ctx, &msgs[i]); err != nil {
-			return &transport.BatchError{Sent: 0, Err: err}
-		}
+	// As in pub/sub mode, a message refused on its own does not stop the
+	// others: they go, and Results tell each message's fate.
+	refused, err := refuseAlone(ctx, msgs, t.checkStream)
+	if err != nil {
+		return err
+	}
+	if refused != nil {
+		return t.publishAround(ctx, msgs, refused)
 	}
 	if len(msgs) == 1 {
 		if err := t.publishStream(ctx, msgs[0]); err != nil {
@@ -152,8 +156,7 @@ func (t *Transport) publishStreamBatch(ctx context.Context, msgs []transport.Mes
 			_ = pipe.Process(ctx, cmds[i].also)
 		}
 	}
-	_, err := pipe.Exec(ctx)
-	if err == nil {
+	if _, err = pipe.Exec(ctx); err == nil {
 		return nil
 	}
 	results := make([]error, len(cmds))
