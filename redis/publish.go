@@ -41,10 +41,11 @@ func (t *Transport) PublishBatch(ctx context.Context, msgs []transport.Message) 
 		}
 		return ctx.Err()
 	}
-	if refused, err := refusals(ctx, msgs, t.check); err != nil || refused != nil {
-		if err != nil {
-			return err
-		}
+	refused, err := refuseAlone(ctx, msgs, t.check)
+	if err != nil {
+		return err
+	}
+	if refused != nil {
 		return t.publishAround(ctx, msgs, refused)
 	}
 	if len(msgs) == 1 {
@@ -59,8 +60,7 @@ func (t *Transport) PublishBatch(ctx context.Context, msgs []transport.Message) 
 		cmds[i] = t.publishCmd(ctx, &msgs[i])
 		_ = pipe.Process(ctx, cmds[i])
 	}
-	_, err := pipe.Exec(ctx)
-	if err == nil {
+	if _, err = pipe.Exec(ctx); err == nil {
 		return nil
 	}
 	// Each command has its own reply: a refused one (NOPERM) does not mean
@@ -82,11 +82,14 @@ func (t *Transport) PublishBatch(ctx context.Context, msgs []transport.Message) 
 	return &transport.BatchError{Sent: sent, Results: results, Err: first}
 }
 
-// refusals checks every message of msgs with check. A message refused on
-// its own (its channel, its size) does not stop the others: refused holds
-// each one's error (nil when none is refused), for publishAround. Any
-// other error stops the batch, as a *transport.BatchError.
-func refusals(ctx context.Context, msgs []transport.Message, check func(context.Context, *transport.Message) error) (refused []error, err error) {
+// refuseAlone checks every message of a batch with check. A message
+// refused on its own (its channel, its size) does not stop the others:
+// refused holds its error at its index (nil when none is refused), and
+// the caller sends the rest with publishAround. Any other failure (a
+// closed transport, a done context, Redis marked down) concerns the whole
+// batch and is returned as a *transport.BatchError with Sent 0.
+func refuseAlone(ctx context.Context, msgs []transport.Message,
+	check func(context.Context, *transport.Message) error) (refused []error, err error) {
 	for i := range msgs {
 		err := check(ctx, &msgs[i])
 		if err == nil {
@@ -105,7 +108,7 @@ func refusals(ctx context.Context, msgs []transport.Message, check func(context.
 
 // publishAround sends the messages of msgs that refused does not refuse,
 // and returns a *transport.BatchError whose Results give every message's
-// fate.
+// fate. It sends them with PublishBatch, so in every mode.
 func (t *Transport) publishAround(ctx context.Context, msgs []transport.Message, refused []error) error {
 	var ok []transport.Message
 	var idx []int

@@ -306,7 +306,21 @@ func (t *Transport) Ping(ctx context.Context) error {
 // being dialled: the dial is cancelled, and one whose dialer ignores its
 // context (go-redis's default TLS dialer, on a client given to [New])
 // closes its connection itself when it returns, within the dial timeout.
+// In streams and dual mode it waits for each subscription's read in
+// progress to return (about a second: a read blocks that long; on a link
+// that stalls, up to ReadTimeout more) before it closes the client;
+// CloseContext bounds that wait.
 func (t *Transport) Close() error {
+	return t.CloseContext(context.Background())
+}
+
+// CloseContext is Close, with its waits bounded by ctx: for stream
+// subscriptions' reads in progress to return and for their consumer
+// group acknowledgements to be sent. When ctx ends first, an owned client
+// is closed at once, which cuts the reads still blocked, and CloseContext
+// returns once they have returned; unacknowledged entries are delivered
+// again to the group. It implements transport.ContextCloser.
+func (t *Transport) CloseContext(ctx context.Context) error {
 	if t.closed.Swap(true) {
 		return nil
 	}
@@ -326,17 +340,21 @@ func (t *Transport) Close() error {
 	for _, s := range subs {
 		_ = s.Close()
 	}
-	t.stopStreamReaders()
+	t.stopStreamReaders(ctx)
 	if t.cp != nil {
 		t.cp.close()
 	}
 	t.wg.Wait()
 	if t.owned {
+		// Closing go-redis's pool under a command in flight makes go-redis
+		// log ("Unexpected conn state changed by hook to CLOSED") when the
+		// command returns its connection: let the readers finish first.
+		t.waitReaders(ctx)
 		if err := t.client.Close(); err != nil && !errors.Is(err, goredis.ErrClosed) {
 			t.streams.readers.Wait()
 			return fmt.Errorf("%s: close: %w", t.addr, t.scrub(err))
 		}
 	}
-	t.streams.readers.Wait() // after closing an owned client, which ends blocked reads at once
+	t.streams.readers.Wait()
 	return nil
 }

@@ -131,10 +131,13 @@ func (t *Transport) publishStreamBatch(ctx context.Context, msgs []transport.Mes
 		}
 		return ctx.Err()
 	}
-	if refused, err := refusals(ctx, msgs, t.checkStream); err != nil || refused != nil {
-		if err != nil {
-			return err
-		}
+	// As in pub/sub mode, a message refused on its own does not stop the
+	// others: they go, and Results tell each message's fate.
+	refused, err := refuseAlone(ctx, msgs, t.checkStream)
+	if err != nil {
+		return err
+	}
+	if refused != nil {
 		return t.publishAround(ctx, msgs, refused)
 	}
 	if len(msgs) == 1 {
@@ -153,8 +156,7 @@ func (t *Transport) publishStreamBatch(ctx context.Context, msgs []transport.Mes
 			_ = pipe.Process(ctx, cmds[i].also)
 		}
 	}
-	_, err := pipe.Exec(ctx)
-	if err == nil {
+	if _, err = pipe.Exec(ctx); err == nil {
 		return nil
 	}
 	results := make([]error, len(cmds))

@@ -14,9 +14,9 @@ import (
 )
 
 // streamBlock is how long one XREAD / XREADGROUP waits for entries. A
-// closed subscription's reader ends when its read returns, so this bounds
-// how long Transport.Close waits for it (an owned client is closed first,
-// which ends the read at once).
+// closed subscription's reader ends when its read returns, so this (plus
+// ReadTimeout on a stalled link) bounds how long Transport.Close waits for
+// it before closing an owned client; CloseContext bounds it by its context.
 const streamBlock = time.Second
 
 // maxStreamCount caps the entries one read asks for, per stream.
@@ -385,14 +385,16 @@ func (s *streamSub) flushAcks(ctx context.Context, keys []string) {
 // Next returned last. It does not wait for a read in progress (at most
 // about a second; Transport.Close does). It is idempotent.
 func (s *streamSub) Close() error {
-	s.shutdown()
+	s.shutdown(context.Background())
 	s.t.smu.Lock()
 	delete(s.t.streams.subs, s)
 	s.t.smu.Unlock()
 	return nil
 }
 
-func (s *streamSub) shutdown() {
+// shutdown ends delivery and sends the pending acknowledgements, within
+// ReadTimeout and ctx.
+func (s *streamSub) shutdown(ctx context.Context) {
 	s.once.Do(func() {
 		s.closed.Store(true)
 		close(s.done)
@@ -409,14 +411,18 @@ func (s *streamSub) shutdown() {
 		if s.t.downErr() != nil {
 			return // unacknowledged entries are delivered again on restart
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), s.t.cfg.ReadTimeout)
+		if ctx.Err() != nil {
+			return // unacknowledged entries are delivered again
+		}
+		ctx, cancel := context.WithTimeout(ctx, s.t.cfg.ReadTimeout)
 		defer cancel()
 		s.flushAcks(ctx, nil)
 	})
 }
 
-// stopStreamReaders closes every stream subscription (Transport.Close).
-func (t *Transport) stopStreamReaders() {
+// stopStreamReaders closes every stream subscription (Transport.Close);
+// ctx bounds the acknowledgements they send.
+func (t *Transport) stopStreamReaders(ctx context.Context) {
 	t.smu.Lock()
 	subs := make([]*streamSub, 0, len(t.streams.subs))
 	for s := range t.streams.subs {
@@ -425,6 +431,23 @@ func (t *Transport) stopStreamReaders() {
 	clear(t.streams.subs)
 	t.smu.Unlock()
 	for _, s := range subs {
-		s.shutdown()
+		s.shutdown(ctx)
+	}
+}
+
+// waitReaders waits until every stream reader has returned or ctx ends.
+func (t *Transport) waitReaders(ctx context.Context) {
+	if ctx.Done() == nil {
+		t.streams.readers.Wait()
+		return
+	}
+	done := make(chan struct{})
+	go func() {
+		t.streams.readers.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-ctx.Done():
 	}
 }
