@@ -3,6 +3,8 @@ package redis
 import (
 	"context"
 	"time"
+
+	"github.com/eventpub/eventpub/internal/backoff"
 )
 
 // The health state lets calls fail fast while Redis is unreachable: the
@@ -42,12 +44,13 @@ func (t *Transport) markUp() {
 	t.hmu.Unlock()
 }
 
-// probe pings Redis with capped exponential backoff until it answers or
-// the transport closes.
+// probe pings Redis with capped exponential backoff, jittered so that many
+// processes do not retry in lockstep, until it answers or the transport
+// closes.
 func (t *Transport) probe() {
 	defer t.wg.Done()
-	wait := t.cfg.MinBackoff
-	timer := time.NewTimer(wait)
+	wait := backoff.New(t.cfg.MinBackoff, t.cfg.MaxBackoff)
+	timer := time.NewTimer(wait.Next())
 	defer timer.Stop()
 	for {
 		select {
@@ -76,7 +79,6 @@ func (t *Transport) probe() {
 		t.hmu.Lock()
 		t.cause = t.scrub(err)
 		t.hmu.Unlock()
-		wait = min(wait*2, t.cfg.MaxBackoff)
-		timer.Reset(wait)
+		timer.Reset(wait.Next())
 	}
 }
