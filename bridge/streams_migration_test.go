@@ -3,7 +3,6 @@ package bridge_test
 import (
 	"context"
 	"encoding/json"
-	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -16,7 +15,6 @@ import (
 	"github.com/eventpub/eventpub/redis"
 	"github.com/eventpub/eventpub/tee"
 	"github.com/eventpub/eventpub/transport"
-	"github.com/rabbitmq/amqp091-go"
 	goredis "github.com/redis/go-redis/v9"
 )
 
@@ -32,26 +30,7 @@ var migrationTargets = []struct {
 		return srv.URL() + "?jetstream=" + brokertest.NATSStream(t, srv.URL())
 	}},
 	{"rabbitmq", func(t *testing.T) string {
-		raw := brokertest.RequireListening(t, brokertest.AMQPURLEnv, brokertest.AMQPDefaultURL)
-		ex := "eventpub-mig-" + brokertest.Unique()
-		t.Cleanup(func() {
-			conn, err := amqp091.DialConfig(raw, amqp091.Config{Dial: amqp091.DefaultDial(2 * time.Second)})
-			if err != nil {
-				return
-			}
-			defer conn.Close()
-			if ch, err := conn.Channel(); err == nil {
-				_ = ch.ExchangeDelete(ex, false, false)
-			}
-		})
-		u, err := url.Parse(raw)
-		if err != nil {
-			t.Fatal(err)
-		}
-		q := u.Query()
-		q.Set("exchange", ex)
-		u.RawQuery = q.Encode()
-		return u.String()
+		return brokertest.AMQPExchange(t, brokertest.RequireListening(t, brokertest.AMQPURLEnv, brokertest.AMQPDefaultURL))
 	}},
 }
 

@@ -1,13 +1,10 @@
 package main
 
 import (
-	"net/url"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/eventpub/eventpub/internal/brokertest"
-	amqp091 "github.com/rabbitmq/amqp091-go"
 )
 
 // amqpURL returns the RabbitMQ to test the CLI on (EVENTPUB_AMQP_URL, else
@@ -15,26 +12,7 @@ import (
 // test ends, or skips when nothing listens there.
 func amqpURL(t *testing.T) string {
 	t.Helper()
-	raw := brokertest.RequireListening(t, brokertest.AMQPURLEnv, brokertest.AMQPDefaultURL)
-	ex := uniqueNamespace(t)
-	t.Cleanup(func() {
-		conn, err := amqp091.DialConfig(raw, amqp091.Config{Dial: amqp091.DefaultDial(2 * time.Second)})
-		if err != nil {
-			return
-		}
-		defer conn.Close()
-		if ch, err := conn.Channel(); err == nil {
-			_ = ch.ExchangeDelete(ex, false, false)
-		}
-	})
-	u, err := url.Parse(raw)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("exchange", ex)
-	u.RawQuery = q.Encode()
-	return u.String()
+	return brokertest.AMQPExchange(t, brokertest.RequireListening(t, brokertest.AMQPURLEnv, brokertest.AMQPDefaultURL))
 }
 
 // TestPublishThenTailAMQP publishes with the binary over amqp:// while

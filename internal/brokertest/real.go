@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/eventpub/eventpub/transport"
+	"github.com/rabbitmq/amqp091-go"
 )
 
 // Environment variables and default addresses of the brokers that have no
@@ -60,4 +61,35 @@ func RequireListening(t testing.TB, env, def string) string {
 		t.Skip(skip)
 	}
 	return raw
+}
+
+// AMQPExchange returns the RabbitMQ URL raw with ?exchange= set to a fresh
+// name, and deletes that exchange when the test ends, so tests on a shared
+// server neither meet nor leave exchanges behind.
+func AMQPExchange(t testing.TB, raw string) string {
+	t.Helper()
+	u, err := url.Parse(raw)
+	if err != nil {
+		t.Fatalf("bad URL %s", transport.Redact(raw))
+	}
+	ex := "eventpub-test-" + Unique()
+	t.Cleanup(func() { DeleteAMQPExchange(raw, ex) })
+	q := u.Query()
+	q.Set("exchange", ex)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// DeleteAMQPExchange deletes the exchange name on the RabbitMQ at raw, if
+// it can reach it within 2 s.
+func DeleteAMQPExchange(raw, name string) {
+	c, err := amqp091.DialConfig(raw, amqp091.Config{Dial: amqp091.DefaultDial(2 * time.Second)})
+	if err != nil {
+		return
+	}
+	defer c.Close()
+	if ch, err := c.Channel(); err == nil {
+		_ = ch.ExchangeDelete(name, false, false)
+		_ = ch.Close()
+	}
 }

@@ -10,7 +10,6 @@ import (
 	"github.com/eventpub/eventpub/internal/brokertest"
 	"github.com/eventpub/eventpub/internal/faultproxy"
 	"github.com/eventpub/eventpub/transport"
-	amqp091 "github.com/rabbitmq/amqp091-go"
 )
 
 // amqpBackends returns RabbitMQ when one listens (EVENTPUB_AMQP_URL, else
@@ -31,7 +30,7 @@ func amqpBackends(t testing.TB) []backend {
 	u, _ := url.Parse(raw)
 	front := faultproxy.Start(t, u.Host)
 	ex := unique("eventpub-delivery-")
-	t.Cleanup(func() { deleteExchange(raw, ex) })
+	t.Cleanup(func() { brokertest.DeleteAMQPExchange(raw, ex) })
 	return []backend{{
 		name: "rabbitmq", addr: front.Addr(),
 		stop: front.Cut, start: front.Pass,
@@ -46,16 +45,4 @@ func amqpBackends(t testing.TB) []backend {
 			return tr
 		},
 	}}
-}
-
-func deleteExchange(url, name string) {
-	c, err := amqp091.DialConfig(url, amqp091.Config{Dial: amqp091.DefaultDial(2 * time.Second)})
-	if err != nil {
-		return
-	}
-	defer c.Close()
-	if ch, err := c.Channel(); err == nil {
-		_ = ch.ExchangeDelete(name, false, false)
-		_ = ch.Close()
-	}
 }
