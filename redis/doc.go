@@ -153,7 +153,8 @@
 // subscription is closed, and a consumer that comes back first gets the
 // entries it read and did not acknowledge: delivery is at least once, and
 // a restarted bridge resumes where it stopped. A closed subscription's
-// reader ends within about a second; Transport.Close waits for it.
+// reader ends within a quarter second (one blocked read); Transport.Close
+// waits for it, and CloseContext no longer than its context.
 // Patterns are not supported in streams mode (errors.ErrUnsupported).
 //
 // [WithDual] (URL mode=dual) sends PUBLISH (SPUBLISH when sharded) and
