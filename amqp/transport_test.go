@@ -2,13 +2,9 @@ package amqp_test
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
-	"io"
-	"net"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -257,57 +253,12 @@ func TestOpenWhileDown(t *testing.T) {
 	expect(t, sub, ch, "back")
 }
 
-// tlsFront terminates TLS with certs and forwards to the broker in plain
-// AMQP: an amqps endpoint for tests, as the shared broker has none.
-func tlsFront(t *testing.T, broker string, certs *brokertest.TLSFiles) string {
-	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{certs.Server}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	var conns []net.Conn
-	t.Cleanup(func() {
-		_ = ln.Close()
-		mu.Lock()
-		for _, c := range conns {
-			_ = c.Close()
-		}
-		mu.Unlock()
-		wg.Wait()
-	})
-	wg.Go(func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			b, err := net.Dial("tcp", broker)
-			if err != nil {
-				_ = c.Close()
-				continue
-			}
-			mu.Lock()
-			conns = append(conns, c, b)
-			mu.Unlock()
-			pipe := func(dst, src net.Conn) {
-				_, _ = io.Copy(dst, src)
-				_ = dst.Close()
-				_ = src.Close()
-			}
-			wg.Go(func() { pipe(b, c) })
-			wg.Go(func() { pipe(c, b) })
-		}
-	})
-	return ln.Addr().String()
-}
-
 // TestTLS: amqps with tls_ca (and WithTLS) reaches the broker; a server
 // certificate the client does not trust is ErrAuth.
 func TestTLS(t *testing.T) {
 	url := brokerURL(t)
 	certs := brokertest.NewTLS(t)
-	front := tlsFront(t, hostOf(t, url), certs)
+	front := certs.Front(t, hostOf(t, url))
 	secure := strings.Replace(withHost(t, url, front), "amqp://", "amqps://", 1)
 	ex := exchange(t, url)
 

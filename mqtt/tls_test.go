@@ -1,13 +1,9 @@
 package mqtt_test
 
 import (
-	"crypto/tls"
 	"errors"
-	"io"
-	"net"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/eventpub/eventpub/internal/brokertest"
@@ -15,54 +11,13 @@ import (
 	"github.com/eventpub/eventpub/transport"
 )
 
-// tlsFront starts a TLS listener with f's server certificate that relays
-// each connection in plain TCP to target, and returns its address.
-func tlsFront(t *testing.T, f *brokertest.TLSFiles, target string) string {
-	t.Helper()
-	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{f.Server}, MinVersion: tls.VersionTLS12})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	var conns []net.Conn
-	t.Cleanup(func() {
-		_ = ln.Close()
-		mu.Lock()
-		for _, c := range conns {
-			_ = c.Close()
-		}
-		mu.Unlock()
-		wg.Wait()
-	})
-	wg.Go(func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			up, err := net.Dial("tcp", target)
-			if err != nil {
-				_ = c.Close()
-				continue
-			}
-			mu.Lock()
-			conns = append(conns, c, up)
-			mu.Unlock()
-			wg.Go(func() { _, _ = io.Copy(up, c); _ = up.Close() })
-			wg.Go(func() { _, _ = io.Copy(c, up); _ = c.Close() })
-		}
-	})
-	return ln.Addr().String()
-}
-
 // TestTLS checks mqtts:// with tls_ca and WithTLS reach the server, and
 // that a certificate the client does not trust gives ErrAuth from Open.
 func TestTLS(t *testing.T) {
 	plain := brokerURL(t)
 	u, _ := url.Parse(plain)
 	f := brokertest.NewTLS(t)
-	addr := tlsFront(t, f, u.Host)
+	addr := f.Front(t, u.Host)
 	sub := open(t, plain)
 
 	for name, tr := range map[string]*mqtt.Transport{
