@@ -23,3 +23,22 @@ func slot(key string) int {
 	}
 	return int(crc) % 16384
 }
+
+// bySlot splits names into groups whose names share a cluster hash slot,
+// in the order each slot first appears, keeping the names' order within a
+// group (one SSUBSCRIBE or XREAD may only name keys of one slot).
+func bySlot(names []string) [][]string {
+	index := map[int]int{}
+	var groups [][]string
+	for _, n := range names {
+		s := slot(n)
+		i, ok := index[s]
+		if !ok {
+			i = len(groups)
+			index[s] = i
+			groups = append(groups, nil)
+		}
+		groups[i] = append(groups[i], n)
+	}
+	return groups
+}

@@ -105,18 +105,7 @@ func (t *Transport) subscribeStreams(ctx context.Context, start string, channels
 	}
 	groups := [][]string{keys}
 	if t.cluster {
-		bySlot := map[int]int{}
-		groups = groups[:0]
-		for _, k := range keys {
-			sl := slot(k)
-			i, ok := bySlot[sl]
-			if !ok {
-				i = len(groups)
-				bySlot[sl] = i
-				groups = append(groups, nil)
-			}
-			groups[i] = append(groups[i], k)
-		}
+		groups = bySlot(keys)
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	t.smu.Lock()

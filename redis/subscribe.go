@@ -74,18 +74,7 @@ func (t *Transport) subscribe(ctx context.Context, mode string, names []string) 
 	groups := [][]string{uniq}
 	if t.cluster && mode == "ssubscribe" {
 		// On a cluster one SSUBSCRIBE may only name channels of one slot.
-		bySlot := map[int]int{}
-		groups = groups[:0]
-		for _, n := range uniq {
-			s := slot(n)
-			i, ok := bySlot[s]
-			if !ok {
-				i = len(groups)
-				bySlot[s] = i
-				groups = append(groups, nil)
-			}
-			groups[i] = append(groups[i], n)
-		}
+		groups = bySlot(uniq)
 	}
 	s := &subscription{t: t, done: make(chan struct{})}
 	for _, g := range groups {
