@@ -258,12 +258,13 @@ func (t *Transport) CloseContext(ctx context.Context) error {
 	t.waitStopping(ctx, timer.C, down)
 	timer.Stop()
 	var err error
-	if ctx.Err() == nil && natsgo.Status(t.status.Load()) == natsgo.CONNECTED && t.up.Load() {
-		fctx, cancel := context.WithTimeout(ctx, t.cfg.PublishTimeout)
-		err = t.nc.FlushWithContext(fctx)
-		cancel()
-		if err != nil && ctx.Err() != nil {
-			err = nil // the caller gave up on the flush; eventpub counts the rest
+	if ctx.Err() == nil && t.nc.Status() == natsgo.CONNECTED && natsgo.Status(t.status.Load()) == natsgo.CONNECTED && t.up.Load() {
+		// t.flush ends when the link drops: a server that went away while
+		// the status mirror lagged is not waited for, as one already gone
+		// is not flushed at all.
+		err = t.flush(ctx)
+		if err != nil && (ctx.Err() != nil || isClosedChan(*t.down.Load())) {
+			err = nil // the caller gave up, or the server is gone; eventpub counts the rest
 		}
 	}
 	t.stopWatch()
