@@ -26,7 +26,7 @@
 //	eventpub.messages.dropped            counter    {message}  create/create        yes
 //	messaging.client.operation.duration  histogram  s          send/publish         -
 //	eventpub.queue.depth                 gauge      {message}  (messaging.system only)
-//	eventpub.link.up                     gauge      1          (messaging.system only)
+//	eventpub.link.up                     gauge      (none)     (messaging.system only)
 //
 // published counts messages the broker confirmed (eventpub.Metrics says
 // what that means per driver); failed counts messages refused for good,
@@ -47,7 +47,8 @@
 // canceled, timeout, else _OTHER (a drop whose error says nothing more
 // specific is queue_full).
 //
-// OpenTelemetry's messaging.client.sent.messages is not recorded: it
+// The up gauge has no unit, so that Prometheus names it eventpub_link_up
+// (a unit of 1 would add _ratio). OpenTelemetry's messaging.client.sent.messages is not recorded: it
 // counts send attempts, where these counters tell confirmed from refused;
 // published plus failed gives it nearly. Accepted messages are not
 // counted either: every one ends in one of the counters above

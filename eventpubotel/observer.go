@@ -137,7 +137,7 @@ func New(opts ...Option) (*Observer, error) {
 	o.depth, err = m.Int64Gauge(MetricQueue, metric.WithUnit("{message}"),
 		metric.WithDescription("Messages in the async queue, those being sent included."))
 	note(MetricQueue, err)
-	o.link, err = m.Int64Gauge(MetricLinkUp, metric.WithUnit("1"),
+	o.link, err = m.Int64Gauge(MetricLinkUp,
 		metric.WithDescription("1 while the link to the broker is up, 0 while it is down."))
 	note(MetricLinkUp, err)
 	if len(errs) > 0 {
