@@ -38,8 +38,11 @@
 // the time in the queue included); its buckets run from 100 µs to 10 s.
 // The queue depth is recorded per batch the async queue sends; link.up is
 // 0 once the async queue (or a bridge) meets an outage and 1 once it is
-// over, and has no value before the first outage. Both carry only
-// messaging.system: two queues on one system share one series.
+// over, and has no value before the first outage (a sync Publisher
+// reports no link state: each failed publish shows in failed instead).
+// Both gauges carry only messaging.system, so two queues on one system
+// share one series. link.up has no unit, so that Prometheus names it
+// eventpub_link_up (a unit of 1 would add _ratio).
 //
 // error.type is one of a bounded set, found with errors.Is against
 // eventpub's sentinel errors: queue_full, invalid_channel,
@@ -47,16 +50,17 @@
 // canceled, timeout, else _OTHER (a drop whose error says nothing more
 // specific is queue_full).
 //
-// The up gauge has no unit, so that Prometheus names it eventpub_link_up
-// (a unit of 1 would add _ratio). OpenTelemetry's messaging.client.sent.messages is not recorded: it
+// OpenTelemetry's messaging.client.sent.messages is not recorded: it
 // counts send attempts, where these counters tell confirmed from refused;
-// published plus failed gives it nearly. Accepted messages are not
+// published plus failed comes close to it. Accepted messages are not
 // counted either: every one ends in one of the counters above
 // (eventpub.Publisher.Metrics has the queued ones).
 //
 // Reporting allocates nothing per message: the attribute sets and option
 // slices of each (system, channel) pair are built once (up to 4096 pairs;
-// beyond, per call).
+// beyond, per call). A no-op meter provider
+// (go.opentelemetry.io/otel/metric/noop) turns metrics off: nothing is
+// looked up, and the Publisher does not read the clock for latencies.
 //
 // # Traces
 //
@@ -73,9 +77,10 @@
 //     with no caller context; its outcome shows in the metrics.
 //
 // When the transport carries headers (Capabilities.Headers: NATS,
-// JetStream, Redis Streams, RabbitMQ, MQTT, Kafka, memory), the span's context goes into the
-// message's header through the propagator (W3C traceparent and
-// tracestate, and baggage, by default; [WithPropagator] changes it). The
+// JetStream, Redis Streams, RabbitMQ, MQTT, Kafka, memory), the span's
+// context goes into the message's header through the propagator (W3C
+// traceparent and tracestate, and baggage, by default; [WithPropagator]
+// changes it). The
 // caller's header map is never modified: the Observer sends a copy. A
 // subscriber calls [Observer.Extract] on a received message to continue
 // the trace. Redis pub/sub carries no headers and its payload stays
@@ -93,7 +98,7 @@
 // command, which serves Prometheus metrics through it, stays one module.
 // Go's module graph pruning keeps the cost for a program that does not
 // import this package small: it downloads and compiles no OpenTelemetry
-// package. The cost that remains: when such a program requires an older
+// package (nor the Prometheus client the command uses). The cost that remains: when such a program requires an older
 // OpenTelemetry itself, minimal version selection raises it to the version
 // this module requires.
 package eventpubotel
