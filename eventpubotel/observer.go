@@ -149,8 +149,8 @@ func New(opts ...Option) (*Observer, error) {
 // bg is the context of every measurement: observer calls carry none.
 var bg = context.Background()
 
-// Accepted records nothing: the Publisher's own Metrics count accepted
-// messages, and every accepted message ends in one of the counters below.
+// Accepted records nothing: every accepted message ends up published,
+// dropped or failed, and Publisher.Metrics counts the ones still queued.
 func (o *Observer) Accepted(observe.Outcome) {}
 
 // Published counts confirmed messages and records their latency.
