@@ -16,7 +16,7 @@ func TestLowerPackagesDoNotImportTheRoot(t *testing.T) {
 		t.Skip("the go command is not on PATH, so go list cannot be run:", err)
 	}
 	pkgs := []string{"./sendq", "./observe", "./transport", "./bridge", "./tee",
-		"./redis", "./nats", "./amqp", "./mqtt", "./kafka", "./memory", "./dashboard",
+		"./redis", "./nats", "./amqp", "./mqtt", "./kafka", "./memory", "./dashboard", "./eventpubotel",
 		"./internal/backoff", "./internal/bufpool"}
 	args := append([]string{"list", "-deps", "-f", `{{.ImportPath}}{{range .Imports}} {{.}}{{end}}`}, pkgs...)
 	out, err := exec.Command(goBin, args...).CombinedOutput()
@@ -38,5 +38,32 @@ func TestLowerPackagesDoNotImportTheRoot(t *testing.T) {
 				t.Errorf("%s imports the root package %s", f[0], root)
 			}
 		}
+	}
+}
+
+// TestOtelAdapterUsesTheAPIOnly: package eventpubotel depends on the
+// OpenTelemetry API alone; the program picks the SDK and the exporters.
+func TestOtelAdapterUsesTheAPIOnly(t *testing.T) {
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("the go command is not on PATH, so go list cannot be run:", err)
+	}
+	out, err := exec.Command(goBin, "list", "-deps", "./eventpubotel").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, out)
+	}
+	api := 0
+	for _, pkg := range strings.Fields(string(out)) {
+		switch {
+		case strings.HasPrefix(pkg, "go.opentelemetry.io/otel/sdk"),
+			strings.HasPrefix(pkg, "go.opentelemetry.io/otel/exporters"),
+			strings.HasPrefix(pkg, "github.com/prometheus/"):
+			t.Errorf("eventpubotel depends on %s", pkg)
+		case strings.HasPrefix(pkg, "go.opentelemetry.io/otel"):
+			api++
+		}
+	}
+	if api == 0 {
+		t.Fatalf("go list -deps ./eventpubotel lists no OpenTelemetry package:\n%s", out)
 	}
 }

@@ -113,8 +113,10 @@ func WithMessageIDs() Option { return func(c *config) { c.messageIDs = true } }
 
 // WithObserver adds observers that hear every message's fate (see package
 // observe): accepted, published with its latency, dropped, failed, retried,
-// and in async mode the queue's depth and the link's state. Several
-// WithObserver options add up; Metrics keeps counting either way.
+// and in async mode the queue's depth and the link's state. The first
+// observer that implements observe.Tracer also hears each publish with the
+// caller's context (see observe.Tracer). Several WithObserver options add
+// up; Metrics keeps counting either way.
 func WithObserver(obs ...observe.Observer) Option {
 	return func(c *config) { c.observers = append(c.observers, obs...) }
 }

@@ -44,7 +44,11 @@
 // message's fate with its channel and the messaging system's name, the
 // queue's depth and the link's state; metrics and tracing plug in there.
 // Metrics is the snapshot of an observe.Counters the Publisher always keeps.
-// An observer adds no allocation per message.
+// An observer adds no allocation per message. An observer that is also an
+// observe.Tracer (package eventpubotel's is) is called with the caller's
+// context for every message accepted, to trace the publish and, on a
+// transport with headers, put the trace context in a copy of the
+// message's header; without one the Publisher makes no such call.
 package eventpub
 
 import (
@@ -114,6 +118,9 @@ type Publisher struct {
 	obs    observe.Observer
 	timed  bool   // obs wants latencies
 	system string // transport.SystemName of t
+
+	tracer  observe.Tracer // the first observer that traces, or nil
+	headers bool           // t carries headers: a tracer may add its context
 }
 
 // New returns a Publisher that sends through t and owns it: Close closes t
@@ -148,6 +155,8 @@ func New(t transport.Transport, opts ...Option) *Publisher {
 		p.system = transport.SystemName(t)
 		p.obs = observe.Multi(p.cfg.observers...)
 		p.timed = p.obs != nil && observe.Timed(p.obs)
+		p.tracer = observe.TracerOf(p.obs)
+		p.headers = p.tracer != nil && t.Capabilities().Headers
 	}
 	if p.err == nil && p.cfg.async {
 		p.q, p.err = sendq.New(t, sendq.Config{
@@ -271,9 +280,35 @@ func (p *Publisher) send(ctx context.Context, channel string, b *[]byte, header 
 	if p.cfg.messageIDs {
 		header = p.withID(header)
 	}
+	if p.tracer != nil {
+		return p.traced(ctx, channel, b, header)
+	}
 	if p.q != nil {
 		return p.q.PushOwned(ctx, channel, b, header) // counts what it accepts
 	}
+	return p.publish(ctx, channel, b, header)
+}
+
+// traced is send with the Tracer told: a span around the queueing (async)
+// or the transport's publish (sync), its context in the header when the
+// transport carries headers.
+func (p *Publisher) traced(ctx context.Context, channel string, b *[]byte, header map[string]string) error {
+	ctx, header = p.tracer.StartPublish(ctx, observe.Publish{
+		Channel: channel, System: p.system, Async: p.q != nil, Header: header, Inject: p.headers,
+	})
+	var err error
+	if p.q != nil {
+		err = p.q.PushOwned(ctx, channel, b, header)
+	} else {
+		err = p.publish(ctx, channel, b, header)
+	}
+	p.tracer.EndPublish(ctx, err)
+	return err
+}
+
+// publish sends the message in b through the transport (sync mode),
+// counting and reporting it, and recycles b.
+func (p *Publisher) publish(ctx context.Context, channel string, b *[]byte, header map[string]string) error {
 	o := observe.Outcome{Channel: channel, System: p.system, Count: 1}
 	p.counts.Accepted(o)
 	if p.obs != nil {

@@ -13,8 +13,10 @@
 // (Publisher.Metrics, bridge.Stats, tee.TargetStats). [ErrorReporter] turns
 // failures into calls of an error handler: on a goroutine of its own, at
 // most once per interval. [Multi] sends every report to several observers.
-// Metrics and tracing (OpenTelemetry) plug in as further observers; one
-// that implements [Timing] also gets each publish's latency.
+// Metrics and tracing (OpenTelemetry, package eventpubotel) plug in as
+// further observers; one that implements [Timing] also gets each
+// publish's latency, and one that implements [Tracer] is called by the
+// Publisher with the caller's context around each publish.
 //
 // Reporting costs no allocation: an Outcome is passed by value and holds
 // only what the reporter had already (the channel string, an error value).

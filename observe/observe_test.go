@@ -1,6 +1,7 @@
 package observe_test
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"sync"
@@ -94,5 +95,24 @@ func TestErrorReporterHandlerRunsOffTheCaller(t *testing.T) {
 	nilR.Close()
 	if observe.NewErrorReporter(nil, time.Second) != nil {
 		t.Fatal("NewErrorReporter(nil) is not nil")
+	}
+}
+
+// tracer is an observer that traces.
+type tracer struct{ observe.Nop }
+
+func (tracer) StartPublish(ctx context.Context, p observe.Publish) (context.Context, map[string]string) {
+	return ctx, p.Header
+}
+func (tracer) EndPublish(context.Context, error) {}
+
+func TestTracerOf(t *testing.T) {
+	var c observe.Counters
+	tr := tracer{}
+	if observe.TracerOf(&c) != nil || observe.TracerOf(nil) != nil || observe.TracerOf(observe.Multi(&c, observe.Nop{})) != nil {
+		t.Fatal("TracerOf found a Tracer where there is none")
+	}
+	if observe.TracerOf(tr) != observe.Tracer(tr) || observe.TracerOf(observe.Multi(&c, observe.Multi(tr, &c))) != observe.Tracer(tr) {
+		t.Fatal("TracerOf misses the Tracer")
 	}
 }

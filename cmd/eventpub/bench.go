@@ -28,7 +28,10 @@ stderr: a bar on a terminal, else a line at most every second.
 
 Interrupted (Ctrl-C), bench prints the figures of what was actually sent
 (in --async mode: what the broker confirmed before the queue was dropped),
-says on stderr that it was interrupted, and exits with code 130.`
+says on stderr that it was interrupted, and exits with code 130.
+
+With --metrics-addr it serves Prometheus metrics at /metrics while it runs
+(see the README's Observability section).`
 }
 
 // runBench measures publishing to one broker.
@@ -40,6 +43,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	async := fs.Bool("async", false, "publish through the async queue (latency not measured)")
 	channel := fs.String("channel", "eventpub:bench", "channel to publish to")
 	timeout := fs.Duration("timeout", 5*time.Second, "time limit for reaching the broker and for each publish")
+	metricsAddr := metricsFlag(fs)
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return err
@@ -59,11 +63,20 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return usagef("--timeout must be more than 0, got %s", *timeout)
 	}
 	url := pos[0]
+	metrics, err := startMetrics(*metricsAddr)
+	if err != nil {
+		return err
+	}
+	defer metrics.close()
 	t, err := openBroker(ctx, url, *timeout)
 	if err != nil {
 		return err
 	}
 	var opts []eventpub.Option
+	if obs := metrics.observer(); obs != nil {
+		opts = append(opts, eventpub.WithObserver(obs))
+		fmt.Fprintf(stderr, "bench: metrics at %s while it runs\n", metrics.url())
+	}
 	if *async {
 		opts = append(opts, eventpub.WithAsync(max(1024, 4**conc), eventpub.Block))
 	}

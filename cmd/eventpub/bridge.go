@@ -25,6 +25,9 @@ source; while the target is unavailable the bridge retries in order. Every
 On interrupt (Ctrl-C) it stops reading, sends what is queued for up to
 --drain, prints the final counts and exits (what it could not send by then
 counts as failed); a second interrupt ends it at once.
+With --metrics-addr it serves Prometheus metrics at /metrics (see the
+README's Observability section): eventpub_messages_published_total and
+the other counters, by target system and channel.
 Exit code 1 when messages were lost at the end or the source went away.`
 }
 
@@ -44,6 +47,7 @@ func runBridge(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	namespace := fs.String("namespace", "codeworm", "prefix of the default channels")
 	capacity := fs.Int("capacity", bridge.DefaultCapacity, "how many messages the queue holds")
 	overflow := fs.String("overflow", "drop-newest", "what to do when the queue is full: drop-newest, drop-oldest or block (stop reading the source)")
+	metricsAddr := metricsFlag(fs)
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return err
@@ -66,6 +70,11 @@ func runBridge(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		names = defaultChannels(*namespace)
 	}
 	out := &lockedWriter{w: stderr}
+	metrics, err := startMetrics(*metricsAddr)
+	if err != nil {
+		return err
+	}
+	defer metrics.close()
 
 	from, err := openBroker(ctx, fromURL, 5*time.Second)
 	if err != nil {
@@ -90,6 +99,9 @@ func runBridge(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if *pattern {
 		opts = append(opts, bridge.WithPatterns())
 	}
+	if obs := metrics.observer(); obs != nil {
+		opts = append(opts, bridge.WithObserver(obs))
+	}
 	b, err := bridge.New(from, to, opts...)
 	if err != nil {
 		return err
@@ -103,6 +115,9 @@ func runBridge(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	out.printf("bridge: subscribed to %s %s on %s, relaying to %s\n", what, strings.Join(names, ", "),
 		transport.Redact(fromURL), transport.Redact(toURL))
+	if metrics != nil {
+		out.printf("bridge: metrics at %s\n", metrics.url())
+	}
 
 	var tick <-chan time.Time
 	if *every > 0 {

@@ -32,6 +32,9 @@ stream requests from pages of other origins are refused unless
 "Authorization: Bearer TOKEN" or ?token=TOKEN (open the page with
 ?token=TOKEN too). A client too slow to keep up is disconnected; the broker
 link going down and coming back is logged and shown on the page.
+With --metrics-addr it serves Prometheus metrics at /metrics on that
+address: eventpub_dashboard_clients, _relayed_total, _slow_dropped_total
+and _broker_up (see the README's Observability section).
 Ctrl-C stops it.`
 }
 
@@ -50,6 +53,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	var origins stringsFlag
 	fs.Var(&origins, "allow-origin", "also accept WebSocket and event-stream requests from pages of `ORIGIN`, e.g. http://localhost:5173 (repeatable; * for any)")
 	token := fs.String("token", "", "require `TOKEN` on /ws, /api/ws and /api/events (bearer header or ?token=)")
+	metricsAddr := metricsFlag(fs)
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return err
@@ -87,6 +91,14 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return usageError(strings.ReplaceAll(oneLine(err), "eventpub/dashboard: ", ""))
 	}
 	defer relay.Close()
+	metrics, err := startMetrics(*metricsAddr)
+	if err != nil {
+		return err
+	}
+	defer metrics.close()
+	if err := metrics.watchRelay(relay, transport.SystemName(t)); err != nil {
+		return err
+	}
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", *addr, err)
@@ -110,6 +122,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		page += "?token=…"
 	}
 	fmt.Fprintf(stderr, "serve: relaying %s from %s; dashboard at %s\n", names, transport.Redact(rawURL), page)
+	if metrics != nil {
+		fmt.Fprintf(stderr, "serve: metrics at %s\n", metrics.url())
+	}
 
 	select {
 	case <-ctx.Done():
