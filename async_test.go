@@ -27,7 +27,13 @@ func asyncOnDownBroker(t *testing.T, capacity int, policy eventpub.OverflowPolic
 	t.Cleanup(func() { _ = sub.Close() })
 	b.SetDown(true)
 	pub := eventpub.New(b.Connect(), append([]eventpub.Option{eventpub.WithAsync(capacity, policy)}, opts...)...)
-	t.Cleanup(func() { _ = pub.Close(context.Background()) })
+	t.Cleanup(func() {
+		// Bounded: a test that failed with the broker still down must not
+		// leave Close retrying for ever.
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = pub.Close(ctx)
+	})
 	return pub, b, sub
 }
 
@@ -232,7 +238,14 @@ func TestAsyncErrorHandlerIsRateLimited(t *testing.T) {
 	var calls atomic.Int32
 	pub, b, sub := asyncOnDownBroker(t, 10, eventpub.DropNewest,
 		eventpub.WithErrorHandler(func(error) { calls.Add(1) }))
-	publishN(t, pub, 0, 100) // 90 drops plus retries for 300 ms
+	publishN(t, pub, 0, 100) // 90 drops plus retries
+	// The handler runs on a goroutine of its own: wait for its first call
+	// (a loaded machine may take a while to schedule it), then see that
+	// the failures of the next 300 ms add none within the interval.
+	deadline := time.Now().Add(10 * time.Second)
+	for calls.Load() == 0 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
 	time.Sleep(300 * time.Millisecond)
 	if n := calls.Load(); n != 1 {
 		t.Fatalf("error handler called %d times within a second, want 1", n)
