@@ -26,7 +26,10 @@ func (t *Transport) Publish(ctx context.Context, msg transport.Message) error {
 		return err
 	}
 	if !t.cfg.Flush {
-		return t.classify(ctx, t.send(subj, msg))
+		if err := t.send(subj, msg); err != nil {
+			return t.classify(ctx, err)
+		}
+		return nil
 	}
 	before := t.nc.LastError()
 	if err := t.send(subj, msg); err != nil {

@@ -3,6 +3,7 @@ package nats
 import (
 	"errors"
 	"strings"
+	"sync/atomic"
 
 	"github.com/eventpub/eventpub/transport"
 )
@@ -12,8 +13,40 @@ import (
 const maxSubjectLen = 1024
 
 // subject returns the subject for channel, or ErrInvalidChannel saying why
-// the channel cannot be one.
+// the channel cannot be one. A channel seen before is looked up, not
+// checked again.
 func (t *Transport) subject(channel string) (string, error) {
+	if channel == "" {
+		return "", transport.ValidateChannel(channel)
+	}
+	slot := &t.subjects[subjectSlot(channel)]
+	if e := slot.Load(); e != nil && e.channel == channel {
+		return e.subject, nil
+	}
+	subj, err := t.mapSubject(channel)
+	if err == nil {
+		slot.CompareAndSwap(nil, &subjectEntry{channel: channel, subject: subj})
+	}
+	return subj, err
+}
+
+// subjectCache holds channels already checked and mapped. A slot is filled
+// once and kept: the cache stays small whatever the channels, costs no
+// allocation after the first use of a channel, and a channel whose slot
+// another holds is simply checked on each publish.
+type subjectCache [64]atomic.Pointer[subjectEntry]
+
+type subjectEntry struct{ channel, subject string }
+
+// subjectSlot picks the slot of a non-empty channel: cheap, and apart for
+// names that differ in length or near their end.
+func subjectSlot(ch string) int {
+	n := len(ch)
+	return (n + 7*int(ch[n-1]) + 31*int(ch[n/2])) & (len(subjectCache{}) - 1)
+}
+
+// mapSubject checks channel and maps it to its subject.
+func (t *Transport) mapSubject(channel string) (string, error) {
 	if err := transport.ValidateChannel(channel); err != nil {
 		return "", err
 	}

@@ -52,7 +52,8 @@ type Transport struct {
 	rechecking atomic.Bool    // a status recheck is running
 	probeWG    sync.WaitGroup // the link probe and the status recheck
 
-	streams streamCache // JetStream: which stream holds each subject
+	streams  streamCache  // JetStream: which stream holds each subject
+	subjects subjectCache // channels checked and mapped already
 
 	mu   sync.Mutex
 	subs map[*subscription]struct{}
