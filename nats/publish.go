@@ -86,6 +86,39 @@ func (t *Transport) PublishBatch(ctx context.Context, msgs []transport.Message) 
 	return nil
 }
 
+// StartBatch starts sending msgs and returns the batch to wait for
+// (transport.BatchStarter); its Wait gives what PublishBatch gives. In
+// JetStream mode it sends every message, and Wait waits for their acks:
+// with several batches started, their acks are awaited together
+// (JetStreamConfig.MaxPending bounds how many). In core mode it hands them
+// to nats.go as PublishBatch does, and Wait flushes (see Flush).
+func (t *Transport) StartBatch(ctx context.Context, msgs []transport.Message) transport.PendingBatch {
+	if t.js != nil {
+		return t.startBatchJS(ctx, msgs)
+	}
+	return &coreBatch{t: t, n: len(msgs), err: t.PublishBatch(ctx, msgs)}
+}
+
+// coreBatch is a core batch handed to nats.go, to be flushed.
+type coreBatch struct {
+	t   *Transport
+	n   int
+	err error // PublishBatch's
+}
+
+// Wait flushes unless nothing was sent; a failed flush vouches for none
+// of the batch.
+func (b *coreBatch) Wait(ctx context.Context) error {
+	var be *transport.BatchError
+	if b.n == 0 || (b.err != nil && (!errors.As(b.err, &be) || be.Sent == 0)) {
+		return b.err
+	}
+	if err := b.t.Flush(ctx); err != nil {
+		return err
+	}
+	return b.err
+}
+
 // Flush returns once the server has processed every core message published
 // before the call (one PING round trip), implementing transport.Flusher;
 // in JetStream mode every publish already waits for its ack, and Flush

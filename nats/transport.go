@@ -17,7 +17,8 @@ import (
 // Publishing is in publish.go and jetstream.go, link state in link.go.
 
 // Transport is the NATS driver. It implements transport.Transport,
-// transport.BatchPublisher and transport.PatternSubscriber. All methods are
+// transport.BatchPublisher, transport.BatchStarter, transport.Flusher and
+// transport.PatternSubscriber. All methods are
 // safe for concurrent use.
 type Transport struct {
 	cfg   Config
@@ -65,6 +66,7 @@ type Transport struct {
 var (
 	_ transport.Transport         = (*Transport)(nil)
 	_ transport.BatchPublisher    = (*Transport)(nil)
+	_ transport.BatchStarter      = (*Transport)(nil)
 	_ transport.PatternSubscriber = (*Transport)(nil)
 )
 
