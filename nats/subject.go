@@ -16,16 +16,20 @@ const maxSubjectLen = 1024
 // the channel cannot be one. A channel seen before is looked up, not
 // checked again.
 func (t *Transport) subject(channel string) (string, error) {
-	if channel == "" {
-		return "", transport.ValidateChannel(channel)
+	if channel != "" {
+		if e := t.subjects[subjectSlot(channel)].Load(); e != nil && e.channel == channel {
+			return e.subject, nil
+		}
 	}
-	slot := &t.subjects[subjectSlot(channel)]
-	if e := slot.Load(); e != nil && e.channel == channel {
-		return e.subject, nil
-	}
+	return t.newSubject(channel)
+}
+
+// newSubject is subject for a channel not in the cache: it checks and
+// maps the channel, and keeps it when its slot is free.
+func (t *Transport) newSubject(channel string) (string, error) {
 	subj, err := t.mapSubject(channel)
 	if err == nil {
-		slot.CompareAndSwap(nil, &subjectEntry{channel: channel, subject: subj})
+		t.subjects[subjectSlot(channel)].CompareAndSwap(nil, &subjectEntry{channel: channel, subject: subj})
 	}
 	return subj, err
 }
@@ -39,10 +43,10 @@ type subjectCache [64]atomic.Pointer[subjectEntry]
 type subjectEntry struct{ channel, subject string }
 
 // subjectSlot picks the slot of a non-empty channel: cheap, and apart for
-// names that differ in length or near their end.
+// names that differ in length or in their last byte.
 func subjectSlot(ch string) int {
 	n := len(ch)
-	return (n + 7*int(ch[n-1]) + 31*int(ch[n/2])) & (len(subjectCache{}) - 1)
+	return (n ^ int(ch[n-1])<<2) & (len(subjectCache{}) - 1)
 }
 
 // mapSubject checks channel and maps it to its subject.

@@ -34,6 +34,9 @@ type Transport struct {
 	// flushedReconnects is the connection's reconnect count at the last
 	// Flush that succeeded (see Flush).
 	flushedReconnects atomic.Uint64
+	// coreBatches counts the core batches StartBatch has handed to
+	// nats.go; coreFlushed is the last of them a Flush has confirmed.
+	coreBatches, coreFlushed atomic.Uint64
 	// quit ends the background probe when Close begins.
 	quit   context.Context
 	cancel context.CancelFunc

@@ -47,7 +47,7 @@ func (q *Queue) run() {
 	answered := false // the broker answered a ping since then: one last try
 	down := false     // the last try met an outage (reported as the link down)
 	w := q.newWindow()
-	defer w.drain() // an exit with batches in flight (Close gave up)
+	defer w.drain() // on an exit with batches in flight (Close gave up)
 	for {
 		q.mu.Lock()
 		for len(q.batch) == 0 && q.n == 0 {
@@ -120,10 +120,11 @@ func (q *Queue) run() {
 			k, othersWent, err = q.settleResults(batch, results)
 			settled, sent = k, 0
 		}
+		again := 0 // messages of batches started after this one, to send again
 		if err != nil && windowed {
 			// This batch and every batch started after it go again, in
 			// order: let those end first.
-			w.drain()
+			again = w.drain()
 		}
 		culprit := "" // the channel of the first message not sent
 		if sent < len(batch) {
@@ -180,7 +181,7 @@ func (q *Queue) run() {
 				down = true
 				q.obs.Link(q.system, false, err)
 			}
-			q.obs.Retried(q.outcome(culprit, len(batch)-settled, err))
+			q.obs.Retried(q.outcome(culprit, len(batch)-settled+again, err))
 			q.mu.Lock()
 			if !q.abandoned {
 				q.putBackBatch()

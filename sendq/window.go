@@ -24,6 +24,11 @@ type window struct {
 	flight []inFlight // oldest first
 	n      int        // messages in flight
 	free   [][]transport.Message
+	// shut: the last batch failed. Until one goes through, one batch at a
+	// time is sent, as without a window: an outage costs one failed
+	// batch per try, and DropOldest keeps dropping the oldest message but
+	// for at most one batch.
+	shut bool
 }
 
 type inFlight struct {
@@ -57,6 +62,7 @@ func (w *window) next() (batch []entry, ok bool, err error) {
 	w.done(head)
 	w.flight = w.flight[1:]
 	w.n -= head.n
+	w.shut = err != nil
 	q := w.q
 	q.mu.Lock()
 	defer q.mu.Unlock()
@@ -72,7 +78,11 @@ func (w *window) fill() bool {
 	q := w.q
 	maxBatch := q.maxBatch()
 	limit := max(maxBatch, min(windowMsgs, q.cfg.Capacity/2))
-	for len(w.flight) < windowBatches && w.n < limit {
+	batches := windowBatches
+	if w.shut {
+		batches, limit = 1, maxBatch
+	}
+	for len(w.flight) < batches && w.n < limit {
 		q.mu.Lock()
 		if q.abandoned {
 			q.mu.Unlock()
@@ -103,11 +113,12 @@ func (w *window) fill() bool {
 }
 
 // drain waits for every batch in flight, whatever its outcome: the sender
-// sends them all again.
-func (w *window) drain() {
+// sends them all again. It returns how many messages they hold.
+func (w *window) drain() int {
 	if w == nil || len(w.flight) == 0 {
-		return
+		return 0
 	}
+	n := w.n
 	ctx, cancel := context.WithTimeout(w.q.ctx, attemptTimeout)
 	defer cancel()
 	for _, f := range w.flight {
@@ -116,6 +127,7 @@ func (w *window) drain() {
 	}
 	clear(w.flight)
 	w.flight, w.n = w.flight[:0], 0
+	return n
 }
 
 // msgs returns an empty message slice to build a batch in.

@@ -247,3 +247,45 @@ func TestWindowCloseWithBatchesInFlight(t *testing.T) {
 	// Every batch started was waited for before the sender exited.
 	waitFor(t, "no batch left in flight", func() bool { _, _, p := s.snapshot(); return p == 0 })
 }
+
+func TestWindowShrinksToOneBatchAfterAFailure(t *testing.T) {
+	s := &starter{}
+	var down sync.Mutex // held: the broker is down
+	isDown := true
+	s.fate = func(k int, msgs []transport.Message) ([]bool, error) {
+		down.Lock()
+		defer down.Unlock()
+		if isDown {
+			return make([]bool, len(msgs)), transport.Unavailable(errors.New("down"))
+		}
+		return nil, nil
+	}
+	q, err := sendq.New(s, sendq.Config{Capacity: 1000, MaxBatch: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 100
+	pushN(t, q, n)
+	started := func() int { s.mu.Lock(); defer s.mu.Unlock(); return s.started }
+	// A failed try, its window drained: the sender backs off.
+	waitFor(t, "a failed try", func() bool { _, _, p := s.snapshot(); return started() >= 2 && p == 0 })
+	s.mu.Lock()
+	s.maxPending = 0
+	s.mu.Unlock()
+	from := started()
+	waitFor(t, "three more tries", func() bool { return started() >= from+3 })
+	if _, maxPending, _ := s.snapshot(); maxPending != 1 {
+		t.Fatalf("%d batches in flight at once while every try fails, want 1", maxPending)
+	}
+	down.Lock()
+	isDown = false
+	down.Unlock()
+	if lost := q.Close(context.Background()); lost != 0 {
+		t.Fatalf("Close lost %d", lost)
+	}
+	stored, maxPending, _ := s.snapshot()
+	checkOrder(t, stored, n)
+	if len(stored) != n || maxPending < 2 {
+		t.Fatalf("stored %d of %d, at most %d batches in flight: the window did not open again", len(stored), n, maxPending)
+	}
+}
