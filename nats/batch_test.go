@@ -67,3 +67,83 @@ func TestCoreBatchHasNoResults(t *testing.T) {
 		t.Fatalf("core PublishBatch: %v, want BatchError{Sent: 1} without Results", err)
 	}
 }
+
+// TestStartBatchWindow: batches started one after another without
+// waiting are stored in the order they were started, each Wait gives its
+// batch's fate (Results for a message refused in the middle), and on core
+// NATS Wait flushes. A batch still in flight when the transport closes
+// ends at once.
+func TestStartBatchWindow(t *testing.T) {
+	srv := brokertest.StartNATS(t)
+	for _, js := range []bool{true, false} {
+		name := map[bool]string{true: "jetstream", false: "core"}[js]
+		t.Run(name, func(t *testing.T) {
+			var opts []nats.Option
+			if js {
+				opts = append(opts, nats.WithJetStream(nats.JetStreamConfig{Stream: streamName(t, srv.URL())}))
+			}
+			tr := open(t, srv.URL(), opts...)
+			ch := "window-" + unique()
+			sub, err := tr.Subscribe(ctxT(t), ch)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer sub.Close()
+			const batches, size = 6, 50
+			var pending []transport.PendingBatch
+			for b := range batches {
+				msgs := make([]transport.Message, size)
+				for i := range msgs {
+					msgs[i] = transport.Message{Channel: ch, Payload: []byte(fmt.Sprint(b*size + i))}
+				}
+				if b == 2 {
+					msgs[7].Channel = "bad channel"
+				}
+				pending = append(pending, tr.StartBatch(ctxT(t), msgs))
+			}
+			for b, p := range pending {
+				err := p.Wait(ctxT(t))
+				if b != 2 {
+					if err != nil {
+						t.Fatalf("batch %d: %v", b, err)
+					}
+					continue
+				}
+				if js {
+					res := transport.BatchResults(err, size)
+					if res == nil || !errors.Is(res[7], transport.ErrInvalidChannel) || res[6] != nil || res[8] != nil {
+						t.Fatalf("batch 2: %v, want Results refusing message 7 alone", err)
+					}
+				} else if !errors.Is(err, transport.ErrInvalidChannel) {
+					t.Fatalf("batch 2: %v, want ErrInvalidChannel", err)
+				}
+			}
+			want := 0
+			for want < batches*size {
+				if !js && want == 2*size+7 {
+					break // core stops the batch at the refused message
+				}
+				if want == 2*size+7 {
+					want++ // refused
+					continue
+				}
+				got, err := sub.Next(ctxT(t))
+				if err != nil || string(got.Payload) != fmt.Sprint(want) {
+					t.Fatalf("message %d: got %q, %v", want, got.Payload, err)
+				}
+				want++
+			}
+			p := tr.StartBatch(ctxT(t), []transport.Message{{Channel: ch, Payload: []byte("late")}})
+			if err := tr.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if err := p.Wait(ctxT(t)); err != nil && !errors.Is(err, transport.ErrClosed) && !errors.Is(err, transport.ErrUnavailable) {
+				t.Fatalf("Wait after Close: %v", err)
+			}
+			err = tr.StartBatch(ctxT(t), []transport.Message{{Channel: ch, Payload: []byte("closed")}}).Wait(ctxT(t))
+			if !errors.Is(err, transport.ErrClosed) {
+				t.Fatalf("a batch started after Close: %v, want ErrClosed", err)
+			}
+		})
+	}
+}

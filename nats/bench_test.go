@@ -7,6 +7,7 @@ import (
 
 	"github.com/eventpub/eventpub/internal/brokertest"
 	"github.com/eventpub/eventpub/nats"
+	"github.com/eventpub/eventpub/sendq"
 	"github.com/eventpub/eventpub/transport"
 	natsgo "github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -194,6 +195,45 @@ func BenchmarkCompare(b *testing.B) {
 				<-js.PublishAsyncComplete()
 			}
 		})
+	})
+
+	// The async queue on the driver until every message is acked, beside
+	// nats.go's PublishAsync until PublishAsyncComplete.
+	b.Run("JetStreamAsync/queue", func(b *testing.B) {
+		tr := openB(b, url, jsOpt)
+		q, err := sendq.New(tr, sendq.Config{Capacity: 1 << 16, Policy: sendq.Block})
+		if err != nil {
+			b.Fatal(err)
+		}
+		msg := transport.Message{Channel: subj, Payload: payload}
+		b.ReportAllocs()
+		b.SetBytes(benchPayload)
+		for range b.N {
+			if err := q.Push(ctx, msg); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if lost := q.Close(ctx); lost != 0 {
+			b.Fatalf("%d messages lost", lost)
+		}
+		if c := q.Counters(); c.Published != uint64(b.N) {
+			b.Fatalf("published %d of %d", c.Published, b.N)
+		}
+	})
+	b.Run("JetStreamAsync/jetstream", func(b *testing.B) {
+		openB(b, url, jsOpt)
+		js, err := jetstream.New(connB(b, url))
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.ReportAllocs()
+		b.SetBytes(benchPayload)
+		for range b.N {
+			if _, err := js.PublishAsync(subj, payload); err != nil {
+				b.Fatal(err)
+			}
+		}
+		<-js.PublishAsyncComplete()
 	})
 }
 

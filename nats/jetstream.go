@@ -106,10 +106,19 @@ func (t *Transport) waitAck(ctx context.Context, fut jetstream.PubAckFuture) err
 // awaitAck waits for fut's ack, the context, the connection to drop or
 // Close to give up on acks.
 func (t *Transport) awaitAck(ctx context.Context, fut jetstream.PubAckFuture) error {
+	// Each of Ok and Err makes a channel: most acks have come by now, so
+	// ask Ok alone first.
+	ok := fut.Ok()
 	select {
-	case <-fut.Ok():
+	case <-ok:
 		return nil
-	case err := <-fut.Err():
+	default:
+	}
+	fail := fut.Err()
+	select {
+	case <-ok:
+		return nil
+	case err := <-fail:
 		return err
 	default:
 	}
@@ -121,9 +130,9 @@ func (t *Transport) awaitAck(ctx context.Context, fut jetstream.PubAckFuture) er
 		down = nil // the watcher has not seen the reconnect yet
 	}
 	select {
-	case <-fut.Ok():
+	case <-ok:
 		return nil
-	case err := <-fut.Err():
+	case err := <-fail:
 		return err
 	case <-ctx.Done():
 		return ctx.Err()
@@ -137,58 +146,80 @@ func (t *Transport) awaitAck(ctx context.Context, fut jetstream.PubAckFuture) er
 	}
 }
 
-// publishBatchJS sends every message, then waits for every ack. A message
+// publishBatchJS sends every message, then waits for every ack.
+func (t *Transport) publishBatchJS(ctx context.Context, msgs []transport.Message) error {
+	return t.startBatchJS(ctx, msgs).Wait(ctx)
+}
+
+// jsBatch is a JetStream batch sent and waiting for its acks.
+type jsBatch struct {
+	t       *Transport
+	before  error // the connection's last error before the batch
+	futs    []jetstream.PubAckFuture
+	last    int     // the last message sent, -1 for none
+	results []error // made at the first failure
+}
+
+func (b *jsBatch) fail(i int, err error) {
+	if b.results == nil {
+		b.results = make([]error, len(b.futs))
+	}
+	b.results[i] = err
+}
+
+// startBatchJS sends every message without waiting for its ack. A message
 // refused on its own does not stop the others; a failure that stops every
 // message (the connection, Close, the context) ends the sending, and the
 // messages not sent get that error.
-func (t *Transport) publishBatchJS(ctx context.Context, msgs []transport.Message) error {
-	before := t.nc.LastError()
-	var results []error // made at the first failure
-	fail := func(i int, err error) {
-		if results == nil {
-			results = make([]error, len(msgs))
-		}
-		results[i] = err
-	}
-	futs := make([]jetstream.PubAckFuture, len(msgs))
-	last := -1 // the last message sent
+func (t *Transport) startBatchJS(ctx context.Context, msgs []transport.Message) *jsBatch {
+	b := &jsBatch{t: t, before: t.nc.LastError(), futs: make([]jetstream.PubAckFuture, len(msgs)), last: -1}
+	streamed := "" // the last subject streamFor found a stream for
 	for i, msg := range msgs {
 		subj, err := t.check(ctx, msg)
-		if err == nil {
+		if err == nil && subj != streamed {
 			if _, err = t.streamFor(ctx, subj); err != nil {
-				err = t.refused(ctx, before, subj, err)
+				err = t.refused(ctx, b.before, subj, err)
+			} else {
+				streamed = subj
 			}
 		}
 		if err == nil {
-			futs[i], err = t.sendAsync(t.jsMsg(subj, msg))
+			b.futs[i], err = t.sendAsync(t.jsMsg(subj, msg))
 			err = t.classify(ctx, err)
 		}
 		if err == nil {
-			last = i
+			b.last = i
 			continue
 		}
-		futs[i] = nil
-		fail(i, err)
+		b.futs[i] = nil
+		b.fail(i, err)
 		if stopsAll(ctx, err) {
 			for j := i + 1; j < len(msgs); j++ {
-				fail(j, err)
+				b.fail(j, err)
 			}
 			break
 		}
 	}
+	return b
+}
+
+// Wait waits for every ack of the batch: nil when all came, else a
+// *transport.BatchError with each message's fate.
+func (b *jsBatch) Wait(ctx context.Context) error {
+	t := b.t
 	// Acks come back in order: waiting for the last one first means one
 	// wake-up for the batch; the loop below then mostly finds them done.
 	// A future's channels deliver once, so the last one's result is kept.
 	var lastErr error
-	if last >= 0 {
-		lastErr = t.waitAck(ctx, futs[last])
+	if b.last >= 0 {
+		lastErr = t.waitAck(ctx, b.futs[b.last])
 	}
-	for i, fut := range futs {
+	for i, fut := range b.futs {
 		if fut == nil {
 			continue
 		}
 		err := lastErr
-		if i != last {
+		if i != b.last {
 			err = t.waitAck(ctx, fut)
 		}
 		if err != nil {
@@ -196,17 +227,18 @@ func (t *Transport) publishBatchJS(ctx context.Context, msgs []transport.Message
 				t.streams.bySubject.Delete(fut.Msg().Subject)
 			}
 			subj := fut.Msg().Subject
-			fail(i, t.refused(ctx, before, subj, t.classify(ctx, err)))
+			b.fail(i, t.refused(ctx, b.before, subj, t.classify(ctx, err)))
 		}
 	}
-	if results == nil {
+	clear(b.futs) // the futures hold the messages' payloads
+	if b.results == nil {
 		return nil
 	}
 	sent := 0
-	for results[sent] == nil {
+	for b.results[sent] == nil {
 		sent++
 	}
-	return &transport.BatchError{Sent: sent, Results: results, Err: results[sent]}
+	return &transport.BatchError{Sent: sent, Results: b.results, Err: b.results[sent]}
 }
 
 // stopsAll reports errors after which no later message of a batch can go.

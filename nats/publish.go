@@ -26,7 +26,10 @@ func (t *Transport) Publish(ctx context.Context, msg transport.Message) error {
 		return err
 	}
 	if !t.cfg.Flush {
-		return t.classify(ctx, t.send(subj, msg))
+		if err := t.send(subj, msg); err != nil {
+			return t.classify(ctx, err)
+		}
+		return nil
 	}
 	before := t.nc.LastError()
 	if err := t.send(subj, msg); err != nil {
@@ -81,6 +84,54 @@ func (t *Transport) PublishBatch(ctx context.Context, msgs []transport.Message) 
 		}
 	}
 	return nil
+}
+
+// StartBatch starts sending msgs and returns the batch to wait for
+// (transport.BatchStarter); its Wait gives what PublishBatch gives. In
+// JetStream mode it sends every message, and Wait waits for their acks:
+// with several batches started, their acks are awaited together
+// (JetStreamConfig.MaxPending bounds how many). In core mode it hands them
+// to nats.go as PublishBatch does, and Wait flushes (see Flush): one flush
+// confirms every batch started before it.
+func (t *Transport) StartBatch(ctx context.Context, msgs []transport.Message) transport.PendingBatch {
+	if t.js != nil {
+		return t.startBatchJS(ctx, msgs)
+	}
+	err := t.PublishBatch(ctx, msgs)
+	return &coreBatch{t: t, n: len(msgs), err: err, seq: t.coreBatches.Add(1)}
+}
+
+// coreBatch is a core batch handed to nats.go, to be flushed.
+type coreBatch struct {
+	t   *Transport
+	n   int
+	err error  // PublishBatch's
+	seq uint64 // its number among the core batches started
+}
+
+// Wait flushes unless nothing was sent or a flush begun after the batch
+// was handed to nats.go has succeeded already: one round trip confirms
+// every batch started before it. A failed flush vouches for none of the
+// batch.
+func (b *coreBatch) Wait(ctx context.Context) error {
+	var be *transport.BatchError
+	if b.n == 0 || (b.err != nil && (!errors.As(b.err, &be) || be.Sent == 0)) {
+		return b.err
+	}
+	t := b.t
+	if t.coreFlushed.Load() >= b.seq {
+		return b.err
+	}
+	upTo := t.coreBatches.Load()
+	if err := t.Flush(ctx); err != nil {
+		return err
+	}
+	for {
+		cur := t.coreFlushed.Load()
+		if cur >= upTo || t.coreFlushed.CompareAndSwap(cur, upTo) {
+			return b.err
+		}
+	}
 }
 
 // Flush returns once the server has processed every core message published

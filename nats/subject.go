@@ -3,6 +3,7 @@ package nats
 import (
 	"errors"
 	"strings"
+	"sync/atomic"
 
 	"github.com/eventpub/eventpub/transport"
 )
@@ -12,8 +13,44 @@ import (
 const maxSubjectLen = 1024
 
 // subject returns the subject for channel, or ErrInvalidChannel saying why
-// the channel cannot be one.
+// the channel cannot be one. A channel seen before is looked up, not
+// checked again.
 func (t *Transport) subject(channel string) (string, error) {
+	if channel != "" {
+		if e := t.subjects[subjectSlot(channel)].Load(); e != nil && e.channel == channel {
+			return e.subject, nil
+		}
+	}
+	return t.newSubject(channel)
+}
+
+// newSubject is subject for a channel not in the cache: it checks and
+// maps the channel, and keeps it when its slot is free.
+func (t *Transport) newSubject(channel string) (string, error) {
+	subj, err := t.mapSubject(channel)
+	if err == nil {
+		t.subjects[subjectSlot(channel)].CompareAndSwap(nil, &subjectEntry{channel: channel, subject: subj})
+	}
+	return subj, err
+}
+
+// subjectCache holds channels already checked and mapped. A slot is filled
+// once and kept: the cache stays small whatever the channels, costs no
+// allocation after the first use of a channel, and a channel whose slot
+// another holds is simply checked on each publish.
+type subjectCache [64]atomic.Pointer[subjectEntry]
+
+type subjectEntry struct{ channel, subject string }
+
+// subjectSlot picks the slot of a non-empty channel: cheap, and apart for
+// names that differ in length or in their last byte.
+func subjectSlot(ch string) int {
+	n := len(ch)
+	return (n ^ int(ch[n-1])<<2) & (len(subjectCache{}) - 1)
+}
+
+// mapSubject checks channel and maps it to its subject.
+func (t *Transport) mapSubject(channel string) (string, error) {
 	if err := transport.ValidateChannel(channel); err != nil {
 		return "", err
 	}

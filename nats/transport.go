@@ -17,7 +17,8 @@ import (
 // Publishing is in publish.go and jetstream.go, link state in link.go.
 
 // Transport is the NATS driver. It implements transport.Transport,
-// transport.BatchPublisher and transport.PatternSubscriber. All methods are
+// transport.BatchPublisher, transport.BatchStarter, transport.Flusher and
+// transport.PatternSubscriber. All methods are
 // safe for concurrent use.
 type Transport struct {
 	cfg   Config
@@ -33,6 +34,9 @@ type Transport struct {
 	// flushedReconnects is the connection's reconnect count at the last
 	// Flush that succeeded (see Flush).
 	flushedReconnects atomic.Uint64
+	// coreBatches counts the core batches StartBatch has handed to
+	// nats.go; coreFlushed is the last of them a Flush has confirmed.
+	coreBatches, coreFlushed atomic.Uint64
 	// quit ends the background probe when Close begins.
 	quit   context.Context
 	cancel context.CancelFunc
@@ -52,7 +56,8 @@ type Transport struct {
 	rechecking atomic.Bool    // a status recheck is running
 	probeWG    sync.WaitGroup // the link probe and the status recheck
 
-	streams streamCache // JetStream: which stream holds each subject
+	streams  streamCache  // JetStream: which stream holds each subject
+	subjects subjectCache // channels checked and mapped already
 
 	mu   sync.Mutex
 	subs map[*subscription]struct{}
@@ -64,6 +69,7 @@ type Transport struct {
 var (
 	_ transport.Transport         = (*Transport)(nil)
 	_ transport.BatchPublisher    = (*Transport)(nil)
+	_ transport.BatchStarter      = (*Transport)(nil)
 	_ transport.PatternSubscriber = (*Transport)(nil)
 )
 

@@ -46,6 +46,8 @@ func (q *Queue) run() {
 	tries := 0        // failed tries since a message was last settled
 	answered := false // the broker answered a ping since then: one last try
 	down := false     // the last try met an outage (reported as the link down)
+	w := q.newWindow()
+	defer w.drain() // on an exit with batches in flight (Close gave up)
 	for {
 		q.mu.Lock()
 		for len(q.batch) == 0 && q.n == 0 {
@@ -61,7 +63,8 @@ func (q *Queue) run() {
 			}
 			q.mu.Lock()
 		}
-		if len(q.batch) == 0 {
+		windowed := w != nil && !single
+		if len(q.batch) == 0 && !windowed {
 			for k := min(q.n, q.maxBatch()); k > 0; k-- {
 				q.batch = append(q.batch, q.popFront())
 			}
@@ -71,17 +74,31 @@ func (q *Queue) run() {
 		q.mu.Unlock()
 		q.obs.QueueDepth(q.system, depth)
 
-		if single {
-			batch = batch[:1]
+		var sent int
+		var err error
+		var results []error
+		if windowed {
+			var ok bool
+			if batch, ok, err = w.next(); !ok {
+				return // Close gave up and counted the batches
+			}
+			sent, results = sentOf(err, len(batch)), transport.BatchResults(err, len(batch))
+			if results == nil && errors.Is(err, transport.ErrUnknownOutcome) {
+				wait.Reset() // as after a flush that could not vouch, below
+			}
+		} else {
+			if single {
+				batch = batch[:1]
+			}
+			msgs = msgs[:0]
+			for _, e := range batch {
+				msgs = append(msgs, transport.Message{Channel: e.channel, Payload: *e.buf, Header: e.header})
+			}
+			sent, err = q.send(msgs)
+			clear(msgs)
+			results = transport.BatchResults(err, len(batch))
 		}
-		msgs = msgs[:0]
-		for _, e := range batch {
-			msgs = append(msgs, transport.Message{Channel: e.channel, Payload: *e.buf, Header: e.header})
-		}
-		sent, err := q.send(msgs)
-		clear(msgs)
-		results := transport.BatchResults(err, len(batch))
-		if q.flusher != nil && (sent > 0 || results != nil) {
+		if q.flusher != nil && !windowed && (sent > 0 || results != nil) {
 			// The driver may have only buffered them: count them once the
 			// broker confirms, and send them all again if it does not.
 			if ferr := q.flush(); ferr != nil {
@@ -102,6 +119,12 @@ func (q *Queue) run() {
 			var k int
 			k, othersWent, err = q.settleResults(batch, results)
 			settled, sent = k, 0
+		}
+		again := 0 // messages of batches started after this one, to send again
+		if err != nil && windowed {
+			// This batch and every batch started after it go again, in
+			// order: let those end first.
+			again = w.drain()
 		}
 		culprit := "" // the channel of the first message not sent
 		if sent < len(batch) {
@@ -158,7 +181,7 @@ func (q *Queue) run() {
 				down = true
 				q.obs.Link(q.system, false, err)
 			}
-			q.obs.Retried(q.outcome(culprit, len(batch)-settled, err))
+			q.obs.Retried(q.outcome(culprit, len(batch)-settled+again, err))
 			q.mu.Lock()
 			if !q.abandoned {
 				q.putBackBatch()
@@ -187,6 +210,19 @@ func (q *Queue) send(msgs []transport.Message) (int, error) {
 	ctx, cancel := context.WithTimeout(q.ctx, attemptTimeout)
 	defer cancel()
 	return transport.PublishAll(ctx, q.t, msgs)
+}
+
+// sentOf returns how many messages at the front of a batch of n err
+// says were surely sent.
+func sentOf(err error, n int) int {
+	if err == nil {
+		return n
+	}
+	var be *transport.BatchError
+	if errors.As(err, &be) {
+		return min(max(be.Sent, 0), n)
+	}
+	return 0
 }
 
 // flush waits until the broker has confirmed what send handed the driver.

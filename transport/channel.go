@@ -17,6 +17,16 @@ const MaxChannelLen = 255
 // wildcards, for one). The error matches ErrInvalidChannel and quotes the
 // name cut to a readable length.
 func ValidateChannel(name string) error {
+	// The common name is short printable ASCII: one pass settles it.
+	if name != "" && len(name) <= MaxChannelLen {
+		i := 0
+		for i < len(name) && name[i] >= 0x20 && name[i] < 0x7f {
+			i++
+		}
+		if i == len(name) {
+			return nil
+		}
+	}
 	switch {
 	case name == "":
 		return Invalid(ErrInvalidChannel, "channel name is empty")

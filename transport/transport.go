@@ -106,6 +106,33 @@ func PublishAll(ctx context.Context, t Transport, msgs []Message) (sent int, err
 	return len(msgs), nil
 }
 
+// BatchStarter is implemented by transports that can have several batches
+// on their way to the broker at once (JetStream's async publish, a
+// pipeline). StartBatch sends msgs in order, after the messages of every
+// batch started before it on the transport, and returns without waiting
+// for the broker to confirm them; ctx bounds the sending. The transport
+// may read msgs (payloads and headers) until the batch's Wait returns, and
+// the caller calls Wait once for every batch it started.
+//
+// Wait returns once the broker has confirmed every message of the batch
+// (a Flusher's Flush is not needed for them) or with what PublishBatch
+// would have returned for msgs: an error, a *BatchError when some went,
+// with Results when the transport learns each message's fate. A failure
+// to send is returned by Wait too. With a done ctx Wait returns at once.
+//
+// eventpub's async queue keeps a window of batches in flight on such a
+// transport and settles them strictly in the order they were started:
+// when one fails, it waits for those started after it and sends that one
+// and all of them again, in order (at least once).
+type BatchStarter interface {
+	StartBatch(ctx context.Context, msgs []Message) PendingBatch
+}
+
+// PendingBatch is a batch a BatchStarter has started.
+type PendingBatch interface {
+	Wait(ctx context.Context) error
+}
+
 // Flusher is implemented by transports whose Publish and PublishBatch may
 // return before the broker has the message (core NATS hands it to a client
 // buffer). Flush returns once the broker has confirmed every message
