@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/eventpub/eventpub/internal/backoff"
-	"github.com/eventpub/eventpub/internal/bufpool"
 	"github.com/eventpub/eventpub/transport"
 )
 
@@ -76,7 +75,7 @@ func (q *Queue) run() {
 		}
 		msgs = msgs[:0]
 		for _, e := range batch {
-			msgs = append(msgs, transport.Message{Channel: e.channel, Payload: *e.buf, Header: e.header})
+			msgs = append(msgs, transport.Message{Channel: e.channel, Payload: e.payload(), Header: e.header})
 		}
 		sent, err := q.send(msgs)
 		clear(msgs)
@@ -249,7 +248,7 @@ func (q *Queue) settle(published, failed int, why error) {
 	q.report(done[:published], nil)
 	q.report(done[published:], why)
 	for _, e := range done {
-		bufpool.Put(e.buf)
+		q.release(e)
 	}
 	n := len(q.batch)
 	q.batch = append(q.batch[:0], q.batch[published+failed:]...)
