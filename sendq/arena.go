@@ -8,7 +8,10 @@ package sendq
 // queues: in the steady state a push allocates nothing, and the chunks a
 // drained backlog leaves go back to the collector.
 
-import "sync"
+import (
+	"encoding/binary"
+	"sync"
+)
 
 const (
 	// chunkSize is the payload bytes of one shared chunk.
@@ -28,28 +31,44 @@ type chunk struct {
 	used int    // bytes of data handed out
 	live int    // payloads in data not released yet
 	own  bool   // one payload, of len(data) bytes
+	at   int64  // own: the payload's stamp
+	// stamped: each payload in data follows its stamp (shared chunks)
+	stamped bool
 }
+
+// stampSize is the room a stamp takes before its payload in a shared chunk.
+const stampSize = 8
 
 // arena hands out payload copies in chunks. Its owner serializes every
 // call (the queue does, under its mutex); readers of a payload it handed
 // out need no lock, as a chunk's bytes are not reused before every
 // payload in it is released.
 type arena struct {
-	cur *chunk // the shared chunk being filled
+	cur     *chunk // the shared chunk being filled
+	stamped bool   // put keeps a stamp with each payload
 }
 
-// put copies p into the arena and returns where it is. Release it with
-// release once it is no longer read.
-func (a *arena) put(p []byte) (c *chunk, off, n uint32) {
+// put copies p into the arena and returns where it is; when the arena is
+// stamped, at is kept with it (see stamp). Release it with release once it
+// is no longer read.
+func (a *arena) put(p []byte, at int64) (c *chunk, off, n uint32) {
 	if len(p) > maxShared {
-		c = &chunk{data: make([]byte, len(p)), used: len(p), live: 1, own: true}
+		c = &chunk{data: make([]byte, len(p)), used: len(p), live: 1, own: true, at: at}
 		copy(c.data, p)
 		return c, 0, 0
 	}
+	need := len(p)
+	if a.stamped {
+		need += stampSize
+	}
 	c = a.cur
-	if c == nil || len(c.data)-c.used < len(p) {
+	if c == nil || len(c.data)-c.used < need {
 		c = a.fresh()
 		a.cur = c
+	}
+	if a.stamped {
+		binary.LittleEndian.PutUint64(c.data[c.used:], uint64(at))
+		c.used += stampSize
 	}
 	off = uint32(c.used)
 	c.used += copy(c.data[c.used:], p)
@@ -60,7 +79,7 @@ func (a *arena) put(p []byte) (c *chunk, off, n uint32) {
 // fresh returns an empty shared chunk.
 func (a *arena) fresh() *chunk {
 	c := chunks.Get().(*chunk)
-	c.used, c.live = 0, 0
+	c.used, c.live, c.stamped = 0, 0, a.stamped
 	return c
 }
 
@@ -93,4 +112,13 @@ func (c *chunk) bytes(off, n uint32) []byte {
 		return c.data
 	}
 	return c.data[off : off+n : off+n]
+}
+
+// stamp returns the at that put kept with the payload at off in c, or 0
+// when the arena was not stamped.
+func (c *chunk) stamp(off uint32) int64 {
+	if c.own || !c.stamped {
+		return c.at
+	}
+	return int64(binary.LittleEndian.Uint64(c.data[off-stampSize : off]))
 }

@@ -27,21 +27,26 @@ func liveHeap() int64 {
 // 180-byte messages cost at most their payload plus 64 bytes each in live
 // heap, the queue's own storage included, whether they came in pooled
 // encode buffers (PushOwned, as the Publisher hands them) or were copied
-// by Push.
+// by Push, and with an observer that times them.
 func TestQueuedMessageMemory(t *testing.T) {
 	if testing.Short() {
 		t.Skip("fills a queue of 100 000 messages; -short leaves it out")
 	}
 	const n, size, overhead = 100000, 180, 64
 	payload := bytes.Repeat([]byte("abcdefghij"), size/10)
-	for _, owned := range []bool{true, false} {
-		t.Run(fmt.Sprintf("owned=%v", owned), func(t *testing.T) {
+	for _, c := range []struct{ owned, timed bool }{{true, false}, {false, false}, {true, true}} {
+		owned := c.owned
+		t.Run(fmt.Sprintf("owned=%v,timed=%v", c.owned, c.timed), func(t *testing.T) {
 			b := memory.NewBroker()
 			tr := b.Connect()
 			defer tr.Close()
 			b.SetDown(true)
 			before := liveHeap()
-			q, err := sendq.New(tr, sendq.Config{Capacity: n, Policy: sendq.Block})
+			cfg := sendq.Config{Capacity: n, Policy: sendq.Block}
+			if c.timed {
+				cfg.Observer = &recorder{}
+			}
+			q, err := sendq.New(tr, cfg)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -78,7 +83,7 @@ func TestQueuedMessageMemory(t *testing.T) {
 // TestQueueKeepsPayloadsThroughDropsAndReuse: payloads of every size (empty,
 // small, larger than a shared chunk takes) come out byte for byte and in
 // order after an outage with DropOldest dropping the oldest, and again
-// once the queue has reused its storage.
+// once the queue has reused its storage; each one's latency is timed.
 func TestQueueKeepsPayloadsThroughDropsAndReuse(t *testing.T) {
 	b := memory.NewBroker(memory.WithBuffer(4096))
 	tr := b.Connect()
@@ -90,7 +95,8 @@ func TestQueueKeepsPayloadsThroughDropsAndReuse(t *testing.T) {
 	}
 	defer sub.Close()
 	const capacity = 600
-	q, err := sendq.New(tr, sendq.Config{Capacity: capacity, Policy: sendq.DropOldest, MaxBatch: 64})
+	rec := &recorder{}
+	q, err := sendq.New(tr, sendq.Config{Capacity: capacity, Policy: sendq.DropOldest, MaxBatch: 64, Observer: rec})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -167,5 +173,8 @@ func TestQueueKeepsPayloadsThroughDropsAndReuse(t *testing.T) {
 	}
 	if lost := q.Close(ctx); lost != 0 {
 		t.Fatalf("Close lost %d", lost)
+	}
+	if l := rec.snapshot().latency; l <= 0 || l > time.Minute {
+		t.Fatalf("longest latency heard %v, want one above 0 and below the test's run time", l)
 	}
 }

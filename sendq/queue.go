@@ -27,17 +27,21 @@ import (
 )
 
 // entry is one encoded message waiting to be sent. Its payload is a copy
-// in the queue's arena.
+// in the queue's arena, with the time it was accepted when the observer
+// times.
 type entry struct {
 	channel string
 	header  map[string]string
-	at      int64  // when accepted (unix ns), for an observer that times
 	chunk   *chunk // where the payload is
 	off, n  uint32
 }
 
 // payload returns e's payload. It stays valid until e is released.
 func (e *entry) payload() []byte { return e.chunk.bytes(e.off, e.n) }
+
+// accepted returns when e was accepted (unix ns); only a queue whose
+// observer times keeps it.
+func (e *entry) accepted() int64 { return e.chunk.stamp(e.off) }
 
 // Queue is a bounded FIFO drained by one sender goroutine. The sender
 // takes a batch from the front and settles it (published, failed); the
@@ -105,6 +109,7 @@ func New(t transport.Transport, cfg Config) (*Queue, error) {
 	}
 	q.obs = observe.Multi(&q.counts, cfg.Observer, rep)
 	q.timed = observe.Timed(q.obs)
+	q.arena.stamped = q.timed
 	q.flusher, _ = t.(transport.Flusher)
 	go q.run()
 	return q, nil
@@ -178,8 +183,8 @@ func (q *Queue) push(ctx context.Context, channel string, payload []byte, header
 			return ErrQueueFull
 		}
 	}
-	e := entry{channel: channel, header: header, at: at}
-	e.chunk, e.off, e.n = q.arena.put(payload)
+	e := entry{channel: channel, header: header}
+	e.chunk, e.off, e.n = q.arena.put(payload, at)
 	q.pushBack(e)
 	q.mu.Unlock()
 	select {

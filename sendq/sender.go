@@ -273,7 +273,7 @@ func (q *Queue) report(es []entry, err error) {
 		if err != nil {
 			q.obs.Failed(o)
 		} else {
-			o.Latency = time.Duration(now - es[i].at)
+			o.Latency = time.Duration(now - es[i].accepted())
 			q.obs.Published(o)
 		}
 		i = j
