@@ -60,9 +60,9 @@ type Queue struct {
 	timed   bool             // obs wants latencies
 
 	mu      sync.Mutex
-	ring    []entry // FIFO storage, grown on demand up to capacity
-	head, n int
-	arena   arena   // the payloads of ring and batch
+	fifo    fifo    // waiting entries
+	n       int     // len of fifo
+	arena   arena   // the payloads of fifo and batch
 	batch   []entry // taken by the sender, not settled yet
 	closing bool
 	// abandoned: Close gave up on the sender and counted what was left;
@@ -210,42 +210,24 @@ func (q *Queue) outcome(channel string, n int, err error) observe.Outcome {
 }
 
 func (q *Queue) pushBack(e entry) {
-	q.reserve(1)
-	q.ring[(q.head+q.n)%len(q.ring)] = e
+	q.fifo.pushBack(e)
 	q.n++
 }
 
 // putBackBatch returns the unsettled batch to the front of the FIFO, in
 // order. The capacity counted it already, so it always fits.
 func (q *Queue) putBackBatch() {
-	q.reserve(len(q.batch))
 	for i := len(q.batch) - 1; i >= 0; i-- {
-		q.head = (q.head - 1 + len(q.ring)) % len(q.ring)
-		q.ring[q.head] = q.batch[i]
+		q.fifo.pushFront(q.batch[i])
 		q.n++
 	}
 	clear(q.batch)
 	q.batch = q.batch[:0]
 }
 
-// reserve grows the ring, up to the capacity, to hold k more entries.
-func (q *Queue) reserve(k int) {
-	if q.n+k <= len(q.ring) {
-		return
-	}
-	grown := make([]entry, max(16, q.n+k, min(2*len(q.ring), q.cfg.Capacity)))
-	for i := 0; i < q.n; i++ {
-		grown[i] = q.ring[(q.head+i)%len(q.ring)]
-	}
-	q.ring, q.head = grown, 0
-}
-
 func (q *Queue) popFront() entry {
-	e := q.ring[q.head]
-	q.ring[q.head] = entry{}
-	q.head = (q.head + 1) % len(q.ring)
 	q.n--
-	return e
+	return q.fifo.popFront()
 }
 
 // signalRoom wakes every pusher blocked for room. Caller holds mu.
