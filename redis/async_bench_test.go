@@ -4,6 +4,8 @@ import (
 	"context"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -106,4 +108,42 @@ func serverCPU(b *testing.B, c interface {
 		}
 	}
 	return int64(total * 1e9)
+}
+
+// BenchmarkBatchesInFlight: batches of 256 from 1, 2 and 4 goroutines at
+// once, so that as many batches are in flight on the publish connection:
+// what a sender that keeps a window of batches in flight can get from
+// the driver. An op is one message.
+func BenchmarkBatchesInFlight(b *testing.B) {
+	url := benchURL(b)
+	ch := chanName("bench")
+	msgs := make([]transport.Message, 256)
+	for i := range msgs {
+		msgs[i] = transport.Message{Channel: ch, Payload: benchPayload}
+	}
+	for _, window := range []int{1, 2, 4} {
+		b.Run("window="+strconv.Itoa(window), func(b *testing.B) {
+			tr, c := open(b, url), plainClient(b, url)
+			b.ReportAllocs()
+			cpu0, srv0 := processCPU(), serverCPU(b, c)
+			batches := (b.N + len(msgs) - 1) / len(msgs)
+			var next atomic.Int64
+			var wg sync.WaitGroup
+			for range window {
+				wg.Go(func() {
+					for next.Add(1) <= int64(batches) {
+						if err := tr.PublishBatch(context.Background(), msgs); err != nil {
+							b.Error(err)
+							return
+						}
+					}
+				})
+			}
+			wg.Wait()
+			n := float64(batches * len(msgs))
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/n, "ns/msg")
+			b.ReportMetric(float64(processCPU()-cpu0)/n, "cpu-ns/msg")
+			b.ReportMetric(float64(serverCPU(b, c)-srv0)/n, "redis-cpu-ns/msg")
+		})
+	}
 }

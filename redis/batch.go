@@ -10,33 +10,40 @@ import (
 )
 
 // PublishBatch on the publish connections (connpipe.go): the batch's
-// requests are queued together on one connection, so they are written in
-// order, in as few writes as the write size allows, behind or ahead of
-// concurrent Publish calls; the reader fills in each one's reply and wakes
-// the batch's caller once, at its last reply. Nothing is allocated per
-// message.
+// requests are queued together on the first connection, so that batches
+// go in the order they were started, and written at once, in as few
+// writes as MaxPipeline allows, without waiting for replies to what is in
+// flight; the reader fills in each one's reply and wakes the batch's
+// caller once, at its last reply. Nothing is allocated per message. A
+// batch is started and then waited for, so several may be in flight.
 
-// pbatch is one PublishBatch's requests.
+// pbatch is one batch's requests on a publish connection.
 type pbatch struct {
-	reqs []preq
-	left atomic.Int32  // requests without an outcome yet
-	done chan struct{} // buffered 1: every request has its outcome
+	p      *connPipe
+	pc     *pconn
+	heard  uint64 // pc.heard when it was queued
+	closed bool   // the transport was closed: nothing was queued
+	reqs   []preq
+	left   atomic.Int32  // requests without an outcome yet
+	done   chan struct{} // buffered 1: every request has its outcome
 }
 
-// doBatch publishes msgs in order on one connection. It returns nil when
-// Redis took every one, else each one's outcome (Redis's reply error or
-// the connection's error, unmapped; nil for the ones published). A done
-// ctx withdraws the requests not written yet and leaves those written to
-// the reader: every outcome is then ctx's error, as none is sure.
+// doBatch publishes msgs in order and waits for every reply: see wait.
 func (p *connPipe) doBatch(ctx context.Context, msgs []transport.Message) []error {
+	return p.startBatch(msgs).wait(ctx)
+}
+
+// startBatch queues msgs in order on the first connection, behind every
+// batch started before, and writes them now unless someone is writing
+// (who then writes them too). The payloads are read until wait returns;
+// call wait once.
+func (p *connPipe) startBatch(msgs []transport.Message) *pbatch {
 	pc := &p.conns[0]
-	if len(p.conns) > 1 {
-		pc = &p.conns[int(p.next.Add(1))%len(p.conns)]
-	}
 	b, _ := p.batches.Get().(*pbatch)
 	if b == nil {
 		b = &pbatch{done: make(chan struct{}, 1)}
 	}
+	b.p, b.pc = p, pc
 	if cap(b.reqs) < len(msgs) {
 		b.reqs = make([]preq, len(msgs))
 	}
@@ -48,17 +55,37 @@ func (p *connPipe) doBatch(ctx context.Context, msgs []transport.Message) []erro
 	pc.mu.Lock()
 	if pc.closed {
 		pc.mu.Unlock()
-		p.putBatch(b)
-		return sameErr(len(msgs), goredis.ErrClosed)
+		b.closed = true
+		return b
 	}
 	for i := range b.reqs {
 		pc.queue = append(pc.queue, &b.reqs[i])
 	}
-	heard := pc.heard
+	b.heard = pc.heard
 	lead := pc.kickLocked()
+	if w := pc.cur; lead == nil && w != nil && !w.writing && !w.delivering && !w.failed {
+		// Requests are in flight: a batch does not wait for their replies
+		// to gather more behind it, it goes now.
+		w.writing = true
+		lead = w
+	}
 	pc.mu.Unlock()
 	if lead != nil {
 		lead.flush()
+	}
+	return b
+}
+
+// wait returns nil once Redis took every message of b, else each one's
+// outcome (Redis's reply error or the connection's error, unmapped; nil
+// for the ones published). A done ctx withdraws the requests not written
+// yet and leaves those written to the reader: every outcome is then
+// ctx's error, as none is sure. b must not be used after.
+func (b *pbatch) wait(ctx context.Context) []error {
+	n := len(b.reqs)
+	if b.closed {
+		b.p.putBatch(b)
+		return sameErr(n, goredis.ErrClosed)
 	}
 	if done := ctx.Done(); done == nil {
 		<-b.done
@@ -69,8 +96,8 @@ func (p *connPipe) doBatch(ctx context.Context, msgs []transport.Message) []erro
 			select {
 			case <-b.done: // every reply came in meanwhile
 			default:
-				pc.giveUpBatch(ctx, b, heard)
-				return sameErr(len(msgs), ctx.Err()) // b is left to the reader
+				b.pc.giveUpBatch(ctx, b)
+				return sameErr(n, ctx.Err()) // b is left to the reader
 			}
 		}
 	}
@@ -78,12 +105,12 @@ func (p *connPipe) doBatch(ctx context.Context, msgs []transport.Message) []erro
 	for i := range b.reqs {
 		if err := b.reqs[i].err; err != nil {
 			if results == nil {
-				results = make([]error, len(b.reqs))
+				results = make([]error, n)
 			}
 			results[i] = err
 		}
 	}
-	p.putBatch(b)
+	b.p.putBatch(b)
 	return results
 }
 
@@ -99,14 +126,15 @@ func sameErr(n int, err error) []error {
 func (p *connPipe) putBatch(b *pbatch) {
 	clear(b.reqs)
 	b.reqs = b.reqs[:0]
+	b.p, b.pc, b.closed = nil, nil, false
 	p.batches.Put(b)
 }
 
 // giveUpBatch withdraws b's requests not written yet, whose caller's
 // context ended. As giveUp does for one request, it fails the connection
 // as stalled when ctx's deadline passed with requests in flight and no
-// reply read since heard.
-func (pc *pconn) giveUpBatch(ctx context.Context, b *pbatch, heard uint64) {
+// reply read since b was queued.
+func (pc *pconn) giveUpBatch(ctx context.Context, b *pbatch) {
 	pc.mu.Lock()
 	kept := pc.queue[:0]
 	withdrawn := 0
@@ -124,7 +152,7 @@ func (pc *pconn) giveUpBatch(ctx context.Context, b *pbatch, heard uint64) {
 	// changed pc.heard).
 	inflight := int(b.left.Load()) - withdrawn
 	var stalled *wire
-	if w := pc.cur; w != nil && !w.failed && inflight > 0 && pc.heard == heard &&
+	if w := pc.cur; w != nil && !w.failed && inflight > 0 && pc.heard == b.heard &&
 		errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		stalled = w
 	}

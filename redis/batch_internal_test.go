@@ -149,3 +149,41 @@ func TestConnPipeBatchWithdrawn(t *testing.T) {
 		t.Fatalf("the server got %v, want only first and last", got)
 	}
 }
+
+// Several batches started before any is waited for go out in the order
+// they were started, each with its own results.
+func TestConnPipeBatchesInFlight(t *testing.T) {
+	addr, seen := fakeServer(t, func(ch string) string {
+		if ch == "b1-2" {
+			return "-ERR refused\r\n"
+		}
+		return ":0\r\n"
+	})
+	tr := openFake(t, addr)
+	var started []*pbatch
+	var want []string
+	for b := range 3 {
+		var msgs []transport.Message
+		for i := range 5 {
+			ch := fmt.Sprintf("b%d-%d", b, i)
+			msgs = append(msgs, msg(ch))
+			want = append(want, ch)
+		}
+		started = append(started, tr.cp.startBatch(msgs))
+	}
+	for b, pb := range started {
+		results := pb.wait(ctx10(t))
+		if b != 1 {
+			if results != nil {
+				t.Errorf("batch %d: results %v, want all published", b, results)
+			}
+			continue
+		}
+		if len(results) != 5 || results[2] == nil || slices.ContainsFunc(slices.Delete(slices.Clone(results), 2, 3), func(err error) bool { return err != nil }) {
+			t.Errorf("batch 1: results %v, want only the third refused", results)
+		}
+	}
+	if got := seen(); !slices.Equal(got, want) {
+		t.Fatalf("the server got %v, want %v", got, want)
+	}
+}
