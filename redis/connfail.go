@@ -67,9 +67,7 @@ func (p *connPipe) down(err error) {
 // fail wakes each request with err.
 func fail(q []*preq, err error) {
 	for _, r := range q {
-		r.payload = nil
-		r.err = err
-		r.done <- struct{}{}
+		r.finish(err)
 	}
 }
 

@@ -53,7 +53,22 @@ type preq struct {
 	channel string
 	payload []byte
 	err     error
-	done    chan struct{} // buffered 1: err is set
+	done    chan struct{} // buffered 1: err is set (nil in a batch)
+	batch   *pbatch       // the batch it belongs to, if any
+}
+
+// finish sets r's outcome and wakes its caller: r's own, or its batch's
+// once every request of the batch has one.
+func (r *preq) finish(err error) {
+	r.payload = nil
+	r.err = err
+	if b := r.batch; b != nil {
+		if b.left.Add(-1) == 0 {
+			b.done <- struct{}{}
+		}
+		return
+	}
+	r.done <- struct{}{}
 }
 
 // fifo is a ring of the requests written and not yet answered.
@@ -91,6 +106,8 @@ type connPipe struct {
 	conns  []pconn
 	next   atomic.Uint32
 	reqs   sync.Pool
+	// batches recycles *pbatch (batch.go).
+	batches sync.Pool
 	// The client's timeouts; 0: none.
 	dialTimeout, readTimeout, writeTimeout time.Duration
 	// noDirect: never take the go-redis path for a lone caller (tests).
@@ -197,21 +214,7 @@ func (p *connPipe) doVia(ctx context.Context, msg *transport.Message, next gored
 	r.channel, r.payload = msg.Channel, msg.Payload
 	pc.queue = append(pc.queue, r)
 	heard := pc.heard
-	var lead *wire
-	switch w := pc.cur; {
-	case w == nil:
-		if !pc.dialing {
-			// Not counted in t.wg: Close does not wait for a dial.
-			pc.dialing = true
-			go pc.dial()
-		}
-	case w.inflight.n == 0 && !w.writing && !w.delivering:
-		// Idle connection: write at once, on this goroutine. Otherwise
-		// the reader writes the queue when the next replies come in, or
-		// the caller writing now does.
-		w.writing = true
-		lead = w
-	}
+	lead := pc.kickLocked()
 	pc.mu.Unlock()
 	if lead != nil {
 		lead.flush()
@@ -235,6 +238,26 @@ func (p *connPipe) doVia(ctx context.Context, msg *transport.Message, next gored
 	r.err, r.channel = nil, ""
 	p.reqs.Put(r)
 	return err
+}
+
+// kickLocked makes sure what is queued gets written: it starts a dial
+// when there is no connection, and returns the connection when it is idle,
+// for the caller to write on at once (it set writing). Otherwise the
+// reader writes the queue when the next replies come in, or the caller
+// writing now does. Caller holds pc.mu.
+func (pc *pconn) kickLocked() *wire {
+	switch w := pc.cur; {
+	case w == nil:
+		if !pc.dialing {
+			// Not counted in t.wg: Close does not wait for a dial.
+			pc.dialing = true
+			go pc.dial()
+		}
+	case w.inflight.n == 0 && !w.writing && !w.delivering:
+		w.writing = true
+		return w
+	}
+	return nil
 }
 
 // dial connects, then hands the queue to the new connection, or fails the
@@ -296,7 +319,9 @@ func (pc *pconn) takeQueueLocked() []*preq {
 
 // flush writes the queue. It is called by whoever set w.writing, and
 // clears it once the queue is empty or requests are in flight: then the
-// reader writes what is queued after their replies come in.
+// reader writes what is queued after their replies come in. A batch's
+// requests are all queued already, so flush writes them all, one write
+// after the other, without waiting for replies to gather more.
 func (w *wire) flush() {
 	pc := w.pc
 	t := pc.p.t
@@ -311,7 +336,7 @@ func (w *wire) flush() {
 			// its callers' deadlines: see giveUp.)
 			_ = w.c.SetReadDeadline(time.Now().Add(rt))
 		}
-		if w.failed || len(pc.queue) == 0 || wrote && w.inflight.n > 0 {
+		if w.failed || len(pc.queue) == 0 || wrote && w.inflight.n > 0 && pc.queue[0].batch == nil {
 			w.writing = false
 			pc.mu.Unlock()
 			return
@@ -390,13 +415,19 @@ func (w *wire) readLoop() {
 		w.delivering = true
 		pc.mu.Unlock()
 		for i := 0; i < len(woken); {
-			for end := min(i+wakeChunk, len(woken)); i < end; i++ {
-				woken[i].err = reps[i]
-				woken[i].done <- struct{}{}
+			// (a batch's requests wake one caller, at its last reply)
+			k := 0
+			for ; i < len(woken) && k < wakeChunk; i++ {
+				if woken[i].batch == nil {
+					k++
+				}
+				woken[i].finish(reps[i])
 			}
-			// The callers just woken often publish again at once: let
-			// them queue, then write all they queued in one go.
-			runtime.Gosched()
+			if k > 0 {
+				// The callers just woken often publish again at once: let
+				// them queue, then write all they queued in one go.
+				runtime.Gosched()
+			}
 			pc.mu.Lock()
 			if i == len(woken) {
 				w.delivering = false

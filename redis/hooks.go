@@ -92,6 +92,17 @@ func (t *Transport) addTap() *hookTap {
 // publishStandalone publishes msg on the driver's connections, through
 // the client's hooks when it may have any.
 func (t *Transport) publishStandalone(ctx context.Context, msg *transport.Message) error {
+	h := t.innerTap()
+	if !t.taps.hooked.Load() {
+		return t.cp.do(ctx, msg)
+	}
+	cmd := t.publishCmd(ctx, msg)
+	return t.client.Process(context.WithValue(ctx, tapKey{}, &tapReq{tap: h, msg: msg}), cmd)
+}
+
+// innerTap returns the current tap, after adding a fresh one when a hook
+// has come inside it (which marks the client hooked).
+func (t *Transport) innerTap() *hookTap {
 	h := t.taps.cur.Load()
 	if !h.inner.Load() {
 		t.taps.mu.Lock()
@@ -101,9 +112,13 @@ func (t *Transport) publishStandalone(ctx context.Context, msg *transport.Messag
 		}
 		t.taps.mu.Unlock()
 	}
-	if !t.taps.hooked.Load() {
-		return t.cp.do(ctx, msg)
-	}
-	cmd := t.publishCmd(ctx, msg)
-	return t.client.Process(context.WithValue(ctx, tapKey{}, &tapReq{tap: h, msg: msg}), cmd)
+	return h
+}
+
+// mayBeHooked reports whether the client may have hooks of its own: then
+// a batch goes through a go-redis pipeline, which they see, instead of
+// streaming on the publish connections.
+func (t *Transport) mayBeHooked() bool {
+	t.innerTap()
+	return t.taps.hooked.Load()
 }

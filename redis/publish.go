@@ -54,6 +54,9 @@ func (t *Transport) PublishBatch(ctx context.Context, msgs []transport.Message) 
 		}
 		return nil
 	}
+	if t.cp != nil && !t.mayBeHooked() {
+		return t.batchError(ctx, msgs, t.cp.doBatch(ctx, msgs), nil)
+	}
 	pipe := t.client.Pipeline()
 	cmds := make([]*goredis.IntCmd, len(msgs))
 	for i := range msgs {
@@ -63,21 +66,36 @@ func (t *Transport) PublishBatch(ctx context.Context, msgs []transport.Message) 
 	if _, err = pipe.Exec(ctx); err == nil {
 		return nil
 	}
-	// Each command has its own reply: a refused one (NOPERM) does not mean
-	// the ones after it were not published.
 	results := make([]error, len(cmds))
-	sent, first := len(cmds), error(nil)
 	for i, c := range cmds {
-		if c.Err() == nil {
+		results[i] = c.Err()
+	}
+	return t.batchError(ctx, msgs, results, err)
+}
+
+// batchError returns nil when results (each message's unmapped outcome)
+// are all nil, else a *transport.BatchError with the mapped results. Each
+// command has its own reply: a refused one (NOPERM) does not mean the ones
+// after it were not published. whole is the batch's own error, if any.
+func (t *Transport) batchError(ctx context.Context, msgs []transport.Message, results []error, whole error) error {
+	if results == nil {
+		return nil
+	}
+	sent, first := len(results), error(nil)
+	for i, err := range results {
+		if err == nil {
 			continue
 		}
-		results[i] = t.mapErrOp(ctx, c.Err(), t.verb()+" "+strconv.Quote(msgs[i].Channel))
+		results[i] = t.mapErrOp(ctx, err, t.verb()+" "+strconv.Quote(msgs[i].Channel))
 		if first == nil {
 			sent, first = i, results[i]
 		}
 	}
 	if first == nil {
-		first = t.mapErrOp(ctx, err, "")
+		if whole == nil {
+			return nil
+		}
+		first = t.mapErrOp(ctx, whole, "")
 	}
 	return &transport.BatchError{Sent: sent, Results: results, Err: first}
 }

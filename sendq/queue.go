@@ -26,13 +26,22 @@ import (
 	"github.com/eventpub/eventpub/transport"
 )
 
-// entry is one encoded message waiting to be sent.
+// entry is one encoded message waiting to be sent. Its payload is a copy
+// in the queue's arena, with the time it was accepted when the observer
+// times.
 type entry struct {
 	channel string
-	buf     *[]byte
 	header  map[string]string
-	at      int64 // when accepted (unix ns), for an observer that times
+	chunk   *chunk // where the payload is
+	off, n  uint32
 }
+
+// payload returns e's payload. It stays valid until e is released.
+func (e *entry) payload() []byte { return e.chunk.bytes(e.off, e.n) }
+
+// accepted returns when e was accepted (unix ns); only a queue whose
+// observer times keeps it.
+func (e *entry) accepted() int64 { return e.chunk.stamp(e.off) }
 
 // Queue is a bounded FIFO drained by one sender goroutine. The sender
 // takes a batch from the front and settles it (published, failed); the
@@ -51,8 +60,9 @@ type Queue struct {
 	timed   bool             // obs wants latencies
 
 	mu      sync.Mutex
-	ring    []entry // FIFO storage, grown on demand up to capacity
-	head, n int
+	fifo    fifo    // waiting entries
+	n       int     // len of fifo
+	arena   arena   // the payloads of fifo and batch
 	batch   []entry // taken by the sender, not settled yet
 	closing bool
 	// abandoned: Close gave up on the sender and counted what was left;
@@ -99,6 +109,7 @@ func New(t transport.Transport, cfg Config) (*Queue, error) {
 	}
 	q.obs = observe.Multi(&q.counts, cfg.Observer, rep)
 	q.timed = observe.Timed(q.obs)
+	q.arena.stamped = q.timed
 	q.flusher, _ = t.(transport.Flusher)
 	go q.run()
 	return q, nil
@@ -117,27 +128,31 @@ func (q *Queue) Reporter() *observe.ErrorReporter { return q.rep }
 // overflow policy when the queue is full. It returns transport.ErrClosed
 // after Close, ErrQueueFull or ctx.Err() when the message was dropped.
 func (q *Queue) Push(ctx context.Context, msg transport.Message) error {
-	b := bufpool.Get()
-	*b = append(*b, msg.Payload...)
 	header := msg.Header
 	if len(header) > 0 {
 		header = maps.Clone(header)
 	}
-	return q.PushOwned(ctx, msg.Channel, b, header)
+	return q.push(ctx, msg.Channel, msg.Payload, header)
 }
 
-// PushOwned queues the message in buf for channel without copying: the
-// queue owns buf and header from then on and recycles buf once the message
-// is settled. Otherwise it is Push.
+// PushOwned queues the message in buf for channel, taking buf and header:
+// the queue keeps header and a compact copy of the payload, and recycles
+// buf (package bufpool) before it returns. Otherwise it is Push.
 func (q *Queue) PushOwned(ctx context.Context, channel string, buf *[]byte, header map[string]string) error {
-	e := entry{channel: channel, buf: buf, header: header}
+	err := q.push(ctx, channel, *buf, header)
+	bufpool.Put(buf)
+	return err
+}
+
+// push queues a copy of payload; the queue keeps header.
+func (q *Queue) push(ctx context.Context, channel string, payload []byte, header map[string]string) error {
+	var at int64
 	if q.timed {
-		e.at = nanotime()
+		at = nanotime()
 	}
 	q.mu.Lock()
 	if q.closing {
 		q.mu.Unlock()
-		bufpool.Put(e.buf)
 		return transport.ErrClosed
 	}
 	q.obs.Accepted(q.outcome(channel, 1, nil))
@@ -154,20 +169,22 @@ func (q *Queue) PushOwned(ctx context.Context, channel string, buf *[]byte, head
 				q.mu.Lock()
 				if q.closing {
 					q.mu.Unlock()
-					q.drop(e, transport.ErrClosed)
+					q.obs.Dropped(q.outcome(channel, 1, transport.ErrClosed))
 					return transport.ErrClosed
 				}
 				continue
 			case <-ctx.Done():
-				q.drop(e, ctx.Err())
+				q.obs.Dropped(q.outcome(channel, 1, ctx.Err()))
 				return ctx.Err()
 			}
 		default: // DropNewest, or DropOldest with every queued message being sent
 			q.mu.Unlock()
-			q.drop(e, ErrQueueFull)
+			q.obs.Dropped(q.outcome(channel, 1, ErrQueueFull))
 			return ErrQueueFull
 		}
 	}
+	e := entry{channel: channel, header: header}
+	e.chunk, e.off, e.n = q.arena.put(payload, at)
 	q.pushBack(e)
 	q.mu.Unlock()
 	select {
@@ -177,53 +194,40 @@ func (q *Queue) PushOwned(ctx context.Context, channel string, buf *[]byte, head
 	return nil
 }
 
-// drop counts and reports e as dropped and recycles its buffer.
+// drop counts and reports the queued e as dropped and releases it. Caller
+// holds mu.
 func (q *Queue) drop(e entry, why error) {
 	q.obs.Dropped(q.outcome(e.channel, 1, why))
-	bufpool.Put(e.buf)
+	q.release(e)
 }
+
+// release gives back the payload of an entry no longer queued nor read.
+// Caller holds mu.
+func (q *Queue) release(e entry) { q.arena.release(e.chunk) }
 
 func (q *Queue) outcome(channel string, n int, err error) observe.Outcome {
 	return observe.Outcome{Channel: channel, System: q.system, Count: n, Err: err}
 }
 
 func (q *Queue) pushBack(e entry) {
-	q.reserve(1)
-	q.ring[(q.head+q.n)%len(q.ring)] = e
+	q.fifo.pushBack(e)
 	q.n++
 }
 
 // putBackBatch returns the unsettled batch to the front of the FIFO, in
 // order. The capacity counted it already, so it always fits.
 func (q *Queue) putBackBatch() {
-	q.reserve(len(q.batch))
 	for i := len(q.batch) - 1; i >= 0; i-- {
-		q.head = (q.head - 1 + len(q.ring)) % len(q.ring)
-		q.ring[q.head] = q.batch[i]
+		q.fifo.pushFront(q.batch[i])
 		q.n++
 	}
 	clear(q.batch)
 	q.batch = q.batch[:0]
 }
 
-// reserve grows the ring, up to the capacity, to hold k more entries.
-func (q *Queue) reserve(k int) {
-	if q.n+k <= len(q.ring) {
-		return
-	}
-	grown := make([]entry, max(16, q.n+k, min(2*len(q.ring), q.cfg.Capacity)))
-	for i := 0; i < q.n; i++ {
-		grown[i] = q.ring[(q.head+i)%len(q.ring)]
-	}
-	q.ring, q.head = grown, 0
-}
-
 func (q *Queue) popFront() entry {
-	e := q.ring[q.head]
-	q.ring[q.head] = entry{}
-	q.head = (q.head + 1) % len(q.ring)
 	q.n--
-	return e
+	return q.fifo.popFront()
 }
 
 // signalRoom wakes every pusher blocked for room. Caller holds mu.
@@ -275,13 +279,14 @@ func (q *Queue) Close(ctx context.Context) int {
 	q.abandoned = true
 	lost := q.n + len(q.batch)
 	for q.n > 0 {
-		bufpool.Put(q.popFront().buf)
+		q.release(q.popFront())
 	}
 	if exited {
 		for _, e := range q.batch {
-			bufpool.Put(e.buf)
+			q.release(e)
 		}
-	} // else the sender may still read them: leave them to the collector
+		q.arena.drop()
+	} // else the sender may still read them: their chunks stay unreused
 	q.batch = nil
 	q.rep.Close() // the caller hears of the loss from Close itself
 	if lost > 0 {

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/eventpub/eventpub/internal/backoff"
-	"github.com/eventpub/eventpub/internal/bufpool"
 	"github.com/eventpub/eventpub/transport"
 )
 
@@ -92,7 +91,7 @@ func (q *Queue) run() {
 			}
 			msgs = msgs[:0]
 			for _, e := range batch {
-				msgs = append(msgs, transport.Message{Channel: e.channel, Payload: *e.buf, Header: e.header})
+				msgs = append(msgs, transport.Message{Channel: e.channel, Payload: e.payload(), Header: e.header})
 			}
 			sent, err = q.send(msgs)
 			clear(msgs)
@@ -285,7 +284,7 @@ func (q *Queue) settle(published, failed int, why error) {
 	q.report(done[:published], nil)
 	q.report(done[published:], why)
 	for _, e := range done {
-		bufpool.Put(e.buf)
+		q.release(e)
 	}
 	n := len(q.batch)
 	q.batch = append(q.batch[:0], q.batch[published+failed:]...)
@@ -310,7 +309,7 @@ func (q *Queue) report(es []entry, err error) {
 		if err != nil {
 			q.obs.Failed(o)
 		} else {
-			o.Latency = time.Duration(now - es[i].at)
+			o.Latency = time.Duration(now - es[i].accepted())
 			q.obs.Published(o)
 		}
 		i = j

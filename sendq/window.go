@@ -101,7 +101,7 @@ func (w *window) fill() bool {
 		}
 		msgs := w.msgs()
 		for _, e := range next {
-			msgs = append(msgs, transport.Message{Channel: e.channel, Payload: *e.buf, Header: e.header})
+			msgs = append(msgs, transport.Message{Channel: e.channel, Payload: e.payload(), Header: e.header})
 		}
 		ctx, cancel := context.WithTimeout(q.ctx, attemptTimeout)
 		p := w.bs.StartBatch(ctx, msgs)

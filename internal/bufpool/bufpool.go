@@ -1,7 +1,7 @@
 // Package bufpool recycles the byte buffers messages are encoded into, so
 // that a publish allocates none in the steady state. The Publisher encodes
-// into one and the async queue (package sendq) gives it back once the
-// message is settled.
+// into one; the async queue (package sendq) keeps a compact copy of the
+// payload and gives the buffer back at once.
 package bufpool
 
 import "sync"

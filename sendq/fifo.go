@@ -1,0 +1,62 @@
+package sendq
+
+import "sync"
+
+// fifo is the queue's FIFO of entries: a list of fixed-size segments, so
+// that it grows and shrinks with what it holds without copying entries
+// (a burst into an empty queue copies none), and emptied segments are
+// reused through a pool.
+type fifo struct {
+	segs []*segment // segs[0] holds the front, from head on
+	head int
+	n    int
+}
+
+// segLen is the entries of one segment (20 KiB).
+const segLen = 512
+
+type segment [segLen]entry
+
+var segments = sync.Pool{New: func() any { return new(segment) }}
+
+// pushBack adds e at the back.
+func (f *fifo) pushBack(e entry) {
+	i := f.head + f.n
+	if i/segLen == len(f.segs) {
+		f.segs = append(f.segs, segments.Get().(*segment))
+	}
+	f.segs[i/segLen][i%segLen] = e
+	f.n++
+}
+
+// pushFront adds e at the front.
+func (f *fifo) pushFront(e entry) {
+	if f.head == 0 {
+		f.segs = append(f.segs, nil)
+		copy(f.segs[1:], f.segs)
+		f.segs[0] = segments.Get().(*segment)
+		f.head = segLen
+	}
+	f.head--
+	f.segs[0][f.head] = e
+	f.n++
+}
+
+// popFront removes and returns the front entry; f must not be empty.
+func (f *fifo) popFront() entry {
+	s := f.segs[0]
+	e := s[f.head]
+	s[f.head] = entry{}
+	f.head++
+	f.n--
+	if f.head == segLen || f.n == 0 {
+		// The front segment is used up (or the FIFO empty, and then
+		// its slots from head on are clear too): give it back.
+		segments.Put(s)
+		n := copy(f.segs, f.segs[1:])
+		f.segs[n] = nil
+		f.segs = f.segs[:n]
+		f.head = 0
+	}
+	return e
+}

@@ -1,0 +1,59 @@
+package sendq
+
+import (
+	"math/rand/v2"
+	"strconv"
+	"testing"
+)
+
+// TestFIFOMatchesASlice: random pushes at both ends and pops, across
+// segment boundaries, keep the order a plain slice keeps.
+func TestFIFOMatchesASlice(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	var f fifo
+	var model []string
+	next := 0
+	maxLen := 0
+	for step := range 40000 {
+		pushes := 6 // grow over several segments, then shrink
+		if step >= 20000 {
+			pushes = 4
+		}
+		switch op := r.IntN(10); {
+		case op < pushes || len(model) == 0:
+			e := entry{channel: strconv.Itoa(next)}
+			next++
+			if op%2 == 0 {
+				f.pushBack(e)
+				model = append(model, e.channel)
+			} else {
+				f.pushFront(e)
+				model = append([]string{e.channel}, model...)
+			}
+		case len(model) > 0:
+			if got := f.popFront().channel; got != model[0] {
+				t.Fatalf("step %d: popFront = %s, want %s", step, got, model[0])
+			}
+			model = model[1:]
+		}
+		maxLen = max(maxLen, len(model))
+		if f.n != len(model) {
+			t.Fatalf("step %d: n = %d, want %d", step, f.n, len(model))
+		}
+		if want := (f.head + f.n + segLen - 1) / segLen; len(f.segs) != want {
+			t.Fatalf("step %d: %d segments for head %d and %d entries, want %d", step, len(f.segs), f.head, f.n, want)
+		}
+	}
+	if maxLen < 4*segLen {
+		t.Fatalf("the FIFO held at most %d entries, too few to span segments", maxLen)
+	}
+	for len(model) > 0 {
+		if got := f.popFront().channel; got != model[0] {
+			t.Fatalf("draining: popFront = %s, want %s", got, model[0])
+		}
+		model = model[1:]
+	}
+	if len(f.segs) != 0 {
+		t.Fatalf("an empty FIFO keeps %d segments", len(f.segs))
+	}
+}
