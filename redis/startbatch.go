@@ -1,0 +1,44 @@
+package redis
+
+import (
+	"context"
+
+	"github.com/eventpub/eventpub/transport"
+)
+
+// StartBatch implements transport.BatchStarter: on the publish
+// connections of a pub/sub transport, msgs are queued behind every batch
+// started before and written at once, and Wait collects the replies, so
+// eventpub's async queue keeps several batches in flight. A batch that
+// cannot stream (Streams mode, a client with hooks of its own, a batch
+// holding a message refused on its own) is sent by PublishBatch before
+// StartBatch returns, and Wait returns its result.
+func (t *Transport) StartBatch(ctx context.Context, msgs []transport.Message) transport.PendingBatch {
+	if t.cfg.Mode != ModePubSub || t.cp == nil || len(msgs) == 0 || t.mayBeHooked() {
+		return sentBatch{t.PublishBatch(ctx, msgs)}
+	}
+	refused, err := refuseAlone(ctx, msgs, t.check)
+	if err != nil {
+		return sentBatch{err}
+	}
+	if refused != nil {
+		return sentBatch{t.publishAround(ctx, msgs, refused)}
+	}
+	return &startedBatch{t: t, msgs: msgs, b: t.cp.startBatch(msgs)}
+}
+
+// sentBatch is a batch already sent: Wait returns its result.
+type sentBatch struct{ err error }
+
+func (s sentBatch) Wait(context.Context) error { return s.err }
+
+// startedBatch is a batch on the publish connections, its replies to come.
+type startedBatch struct {
+	t    *Transport
+	msgs []transport.Message
+	b    *pbatch
+}
+
+func (s *startedBatch) Wait(ctx context.Context) error {
+	return s.t.batchError(ctx, s.msgs, s.b.wait(ctx), nil)
+}
