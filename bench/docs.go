@@ -57,10 +57,11 @@ memory); losses are in bold and stay in the table. Payloads are 180 bytes.
   `+"`jetstream.Publish`"+`.
 - **Redis WithAsync**: one goroutine hands messages to
   `+"`eventpub.WithAsync`"+` and `+"`Close`"+` waits until Redis confirmed every
-  one; the peer is a go-redis pipeline of 64 PUBLISH commands written by
-  hand, sent and read back in a loop: the server's limit for one
-  connection, as `+"`redis-benchmark -P 64`"+` would show it (redis-benchmark
-  has no PUBLISH test).
+  one; the peers are a go-redis pipeline of 64 PUBLISH commands written by
+  hand, sent and read back in a loop, and, when it is installed,
+  `+"`redis-benchmark -P 64`"+` sending the same PUBLISH on one connection
+  (`+"`-c 1`"+`, as eventpub's queue does) and on its default 50 connections
+  (what the server can take from many clients).
 - **NATS core Publish**: the nats driver wrapping a connection
   (`+"`nats.New(conn)`"+`) against `+"`nats.Conn.Publish`"+` on a second
   connection, each followed by a `+"`Flush`"+`.

@@ -175,7 +175,7 @@ func redisSpecs() []spec {
 	}, {
 		what:  "Redis WithAsync, 1 goroutine, until all acked",
 		short: "Redis async vs pipeline of 64",
-		note:  "peer: PUBLISH pipelined 64 deep by hand, the server's limit as redis-benchmark -P 64 would show it",
+		note:  "peers: PUBLISH pipelined 64 deep by hand with go-redis, and redis-benchmark -P 64 on one connection and on its default 50",
 		unit:  msgPerSec,
 		needs: "redis",
 		setup: func(e *env) ([]contender, func(), error) {
@@ -190,7 +190,7 @@ func redisSpecs() []spec {
 			ch := e.name("bench:async:")
 			n := e.n(300000)
 			ctx := context.Background()
-			return []contender{
+			sides := []contender{
 				{"eventpub", func() (sample, error) {
 					return asyncDrain(tr, n, func(p *eventpub.Publisher) error { return p.Publish(ctx, ch, e.payload) })
 				}},
@@ -207,7 +207,13 @@ func redisSpecs() []spec {
 					}
 					return sample{value: float64(n) / time.Since(start).Seconds()}, nil
 				}},
-			}, func() { tr.Close(); c.Close() }, nil
+			}
+			for _, clients := range []int{1, 50} {
+				if rb, ok := redisBenchmark(e, ch, n, clients); ok {
+					sides = append(sides, rb)
+				}
+			}
+			return sides, func() { tr.Close(); c.Close() }, nil
 		},
 	}, {
 		what:  "Redis: async PublishEvent vs sync, 1 goroutine",
