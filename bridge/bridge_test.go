@@ -193,6 +193,10 @@ func TestOverflow(t *testing.T) {
 				// Several failed attempts: the backoff is long now, so the
 				// queue fills while the sender waits, holding nothing.
 				waitFor(t, "the sender to back off", func() bool { return target.attempts.Load() >= 5 })
+				// The fifth attempt is counted when it starts: give the
+				// sender a moment to see it fail and put the message back
+				// (its backoff is 80 ms or more by now).
+				time.Sleep(20 * time.Millisecond)
 			}
 			publishN(t, src.t, "ch", 1, 10)
 			if c.policy == eventpub.Block {
