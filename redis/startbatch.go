@@ -12,7 +12,9 @@ import (
 // eventpub's async queue keeps several batches in flight. A batch that
 // cannot stream (Streams mode, a client with hooks of its own, a batch
 // holding a message refused on its own) is sent by PublishBatch before
-// StartBatch returns, and Wait returns its result.
+// StartBatch returns, and Wait returns its result. Hooks added to the
+// client while batches are in flight make the next batch go through a
+// go-redis pipeline, on another connection: it may overtake them.
 func (t *Transport) StartBatch(ctx context.Context, msgs []transport.Message) transport.PendingBatch {
 	if t.cfg.Mode != ModePubSub || t.cp == nil || len(msgs) == 0 || t.mayBeHooked() {
 		return sentBatch{t.PublishBatch(ctx, msgs)}
