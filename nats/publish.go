@@ -97,16 +97,68 @@ func (t *Transport) StartBatch(ctx context.Context, msgs []transport.Message) tr
 	if t.js != nil {
 		return t.startBatchJS(ctx, msgs)
 	}
-	err := t.PublishBatch(ctx, msgs)
-	return &coreBatch{t: t, n: len(msgs), err: err, seq: t.coreBatches.Add(1)}
+	handed, err := t.publishBatchAround(ctx, msgs)
+	return &coreBatch{t: t, handed: handed, err: err, seq: t.coreBatches.Add(1)}
+}
+
+// publishBatchAround is core PublishBatch for a window of batches: a
+// message refused on its own (its channel, its size) does not stop the
+// ones after it, since later batches may be on their way already; the
+// *transport.BatchError's Results then give every message's fate. handed
+// says whether nats.go took any message.
+func (t *Transport) publishBatchAround(ctx context.Context, msgs []transport.Message) (handed bool, err error) {
+	var results []error // made at the first refused message
+	for start := 0; ; {
+		err := t.PublishBatch(ctx, msgs[start:])
+		sent := len(msgs) - start
+		var be *transport.BatchError
+		if err != nil {
+			sent = 0
+			if errors.As(err, &be) {
+				sent = be.Sent
+			}
+		}
+		handed = handed || sent > 0
+		refused := err != nil && (errors.Is(err, transport.ErrInvalidChannel) || errors.Is(err, transport.ErrPayloadTooLarge))
+		if !refused {
+			if results == nil {
+				return handed, err
+			}
+			for i := start + sent; err != nil && i < len(msgs); i++ {
+				results[i] = err
+			}
+			return handed, resultsError(results)
+		}
+		if results == nil {
+			results = make([]error, len(msgs))
+		}
+		bad := start + sent
+		results[bad] = err
+		if be != nil {
+			results[bad] = be.Err
+		}
+		if start = bad + 1; start == len(msgs) {
+			return handed, resultsError(results)
+		}
+	}
+}
+
+// resultsError is the *transport.BatchError of a batch whose every
+// message's fate is in results (at least one not nil).
+func resultsError(results []error) error {
+	sent := 0
+	for sent < len(results) && results[sent] == nil {
+		sent++
+	}
+	return &transport.BatchError{Sent: sent, Results: results, Err: results[sent]}
 }
 
 // coreBatch is a core batch handed to nats.go, to be flushed.
 type coreBatch struct {
-	t   *Transport
-	n   int
-	err error  // PublishBatch's
-	seq uint64 // its number among the core batches started
+	t      *Transport
+	handed bool   // nats.go took some of its messages
+	err    error  // publishBatchAround's
+	seq    uint64 // its number among the core batches started
 }
 
 // Wait flushes unless nothing was sent or a flush begun after the batch
@@ -114,8 +166,7 @@ type coreBatch struct {
 // every batch started before it. A failed flush vouches for none of the
 // batch.
 func (b *coreBatch) Wait(ctx context.Context) error {
-	var be *transport.BatchError
-	if b.n == 0 || (b.err != nil && (!errors.As(b.err, &be) || be.Sent == 0)) {
+	if !b.handed {
 		return b.err
 	}
 	t := b.t

@@ -119,6 +119,9 @@ func PublishAll(ctx context.Context, t Transport, msgs []Message) (sent int, err
 // would have returned for msgs: an error, a *BatchError when some went,
 // with Results when the transport learns each message's fate. A failure
 // to send is returned by Wait too. With a done ctx Wait returns at once.
+// A message refused on its own (its channel, its size) must not stop the
+// ones after it in the batch: later batches may be on their way already,
+// so Wait gives its fate in Results while the others go.
 //
 // eventpub's async queue keeps a window of batches in flight on such a
 // transport and settles them strictly in the order they were started:
