@@ -49,6 +49,7 @@ func Run(t *testing.T, h Harness) {
 		t.Run("ChannelRules", s.testChannelRules)
 		t.Run("RejectedInBatch", s.testRejectedInBatch)
 		t.Run("RejectedAsync", s.testRejectedAsync)
+		t.Run("BatchWindow", s.testBatchWindow)
 		t.Run("ConcurrentPublishers", s.testConcurrentPublishers)
 		t.Run("Errors", s.testErrors)
 		t.Run("Lifecycle", s.testLifecycle)
