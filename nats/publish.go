@@ -127,7 +127,7 @@ func (t *Transport) publishBatchAround(ctx context.Context, msgs []transport.Mes
 			for i := start + sent; err != nil && i < len(msgs); i++ {
 				results[i] = err
 			}
-			return handed, resultsError(results)
+			return handed, transport.ResultsError(results)
 		}
 		if results == nil {
 			results = make([]error, len(msgs))
@@ -138,19 +138,9 @@ func (t *Transport) publishBatchAround(ctx context.Context, msgs []transport.Mes
 			results[bad] = be.Err
 		}
 		if start = bad + 1; start == len(msgs) {
-			return handed, resultsError(results)
+			return handed, transport.ResultsError(results)
 		}
 	}
-}
-
-// resultsError is the *transport.BatchError of a batch whose every
-// message's fate is in results (at least one not nil).
-func resultsError(results []error) error {
-	sent := 0
-	for sent < len(results) && results[sent] == nil {
-		sent++
-	}
-	return &transport.BatchError{Sent: sent, Results: results, Err: results[sent]}
 }
 
 // coreBatch is a core batch handed to nats.go, to be flushed.

@@ -157,11 +157,7 @@ func (t *Transport) publishAround(ctx context.Context, msgs []transport.Message,
 			}
 		}
 	}
-	sent := 0
-	for sent < len(results) && results[sent] == nil {
-		sent++
-	}
-	return &transport.BatchError{Sent: sent, Results: results, Err: results[sent]}
+	return transport.ResultsError(results)
 }
 
 // publishOne sends msg on the publish connections, or through go-redis

@@ -12,3 +12,18 @@ func BatchResults(err error, n int) []error {
 	}
 	return nil
 }
+
+// ResultsError is the error of a batch whose messages' fates are all in
+// results (nil for each one sent): nil when none failed, else a
+// *BatchError with these Results, Sent counting the messages before the
+// first failure and Err that failure.
+func ResultsError(results []error) error {
+	sent := 0
+	for sent < len(results) && results[sent] == nil {
+		sent++
+	}
+	if sent == len(results) {
+		return nil
+	}
+	return &BatchError{Sent: sent, Results: results, Err: results[sent]}
+}

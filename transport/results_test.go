@@ -21,3 +21,15 @@ func TestBatchResults(t *testing.T) {
 		t.Fatal("results from an error without them")
 	}
 }
+
+func TestResultsError(t *testing.T) {
+	if err := transport.ResultsError(make([]error, 3)); err != nil {
+		t.Fatalf("no failure: %v, want nil", err)
+	}
+	results := []error{nil, nil, transport.ErrInvalidChannel, nil}
+	err := transport.ResultsError(results)
+	var be *transport.BatchError
+	if !errors.As(err, &be) || be.Sent != 2 || !errors.Is(err, transport.ErrInvalidChannel) || len(be.Results) != 4 {
+		t.Fatalf("ResultsError = %#v, want a *BatchError with Sent 2, Err the refusal and the 4 results", err)
+	}
+}
