@@ -2,11 +2,10 @@ package eventpub_test
 
 import (
 	"context"
-	"slices"
 	"testing"
-	"time"
 
 	"github.com/eventpub/eventpub"
+	"github.com/eventpub/eventpub/internal/interleave"
 	"github.com/eventpub/eventpub/memory"
 	"github.com/eventpub/eventpub/observe"
 )
@@ -82,27 +81,7 @@ func BenchmarkPublishEventObserverInterleaved(b *testing.B) {
 	var pubs [2]*eventpub.Publisher
 	pubs[0], _ = observed(b, false)
 	pubs[1], _ = observed(b, true)
-	var total [2]time.Duration
-	ratios := make([]float64, 0, 1<<20) // made before the timer starts: the op allocates nothing
-	const block = 64
-	for i := 0; b.Loop(); i++ {
-		var spent [2]time.Duration
-		for j := range 2 {
-			k := (i + j) % 2
-			start := time.Now()
-			for range block {
-				if err := pubs[k].PublishEvent(ctx, "documentation_committed", data); err != nil {
-					b.Fatal(err)
-				}
-			}
-			spent[k] = time.Since(start)
-			total[k] += spent[k]
-		}
-		ratios = append(ratios, float64(spent[1])/float64(spent[0]))
-	}
-	slices.Sort(ratios)
-	calls := float64(b.N * block)
-	b.ReportMetric(float64(total[0].Nanoseconds())/calls, "none-ns/call")
-	b.ReportMetric(float64(total[1].Nanoseconds())/calls, "counters-ns/call")
-	b.ReportMetric(ratios[len(ratios)/2], "median-ratio")
+	interleave.Blocks(b, 64, [2]string{"none", "counters"}, func(k int) error {
+		return pubs[k].PublishEvent(ctx, "documentation_committed", data)
+	})
 }

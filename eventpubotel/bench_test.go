@@ -2,9 +2,7 @@ package eventpubotel_test
 
 import (
 	"context"
-	"slices"
 	"testing"
-	"time"
 
 	metricnoop "go.opentelemetry.io/otel/metric/noop"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
@@ -14,6 +12,7 @@ import (
 
 	"github.com/eventpub/eventpub"
 	"github.com/eventpub/eventpub/eventpubotel"
+	"github.com/eventpub/eventpub/internal/interleave"
 	"github.com/eventpub/eventpub/memory"
 )
 
@@ -106,27 +105,7 @@ func BenchmarkPublishEventNoopInterleaved(b *testing.B) {
 	}
 	defer pubs[0].Close(ctx)
 	defer pubs[1].Close(ctx)
-	var total [2]time.Duration
-	ratios := make([]float64, 0, 1<<20)
-	const block = 64
-	for i := 0; b.Loop(); i++ {
-		var spent [2]time.Duration
-		for j := range 2 {
-			k := (i + j) % 2
-			start := time.Now()
-			for range block {
-				if err := pubs[k].PublishEvent(ctx, "documentation_committed", data); err != nil {
-					b.Fatal(err)
-				}
-			}
-			spent[k] = time.Since(start)
-			total[k] += spent[k]
-		}
-		ratios = append(ratios, float64(spent[1])/float64(spent[0]))
-	}
-	slices.Sort(ratios)
-	calls := float64(b.N * block)
-	b.ReportMetric(float64(total[0].Nanoseconds())/calls, "bare-ns/call")
-	b.ReportMetric(float64(total[1].Nanoseconds())/calls, "otel-noop-ns/call")
-	b.ReportMetric(ratios[len(ratios)/2], "median-ratio")
+	interleave.Blocks(b, 64, [2]string{"bare", "otel-noop"}, func(k int) error {
+		return pubs[k].PublishEvent(ctx, "documentation_committed", data)
+	})
 }
