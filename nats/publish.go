@@ -18,6 +18,25 @@ const HeaderNatsMsgID = "Nats-Msg-Id"
 // the stream has stored it. While the connection is down it fails at once
 // with ErrUnavailable (core mode with a ReconnectBuffer buffers instead).
 func (t *Transport) Publish(ctx context.Context, msg transport.Message) error {
+	// The common case first, on as few instructions as can be: core mode
+	// without Flush, no header, a channel checked before, the link up, the
+	// payload within max_payload. Anything else, including every failure,
+	// takes the full path below, which decides what the error is.
+	if t.gate.Load() == 0 && len(msg.Header) == 0 {
+		if e := t.subjects.lookup(msg.Channel); e != nil {
+			if mp := t.maxPay.Load(); (mp <= 0 || int64(len(msg.Payload)) <= mp) && ctx.Err() == nil {
+				if err := t.nc.Publish(e.subject, msg.Payload); err != nil {
+					return t.classify(ctx, err)
+				}
+				return nil
+			}
+		}
+	}
+	return t.publish(ctx, msg)
+}
+
+// publish is Publish past its short path.
+func (t *Transport) publish(ctx context.Context, msg transport.Message) error {
 	if t.js != nil {
 		return t.publishJS(ctx, msg)
 	}
@@ -235,7 +254,7 @@ func (t *Transport) check(ctx context.Context, msg transport.Message) (string, e
 	if !t.connected() && (t.js != nil || t.cfg.ReconnectBuffer == 0) {
 		return "", t.downErr()
 	}
-	if t.suspect.Load() {
+	if t.gate.Load()&gateSuspect != 0 {
 		t.probeLink() // it settles the suspicion; one runs at a time
 		return "", transport.Unavailable(errStalled)
 	}
