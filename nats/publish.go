@@ -82,7 +82,9 @@ func (t *Transport) PublishBatch(ctx context.Context, msgs []transport.Message) 
 	for i, msg := range msgs {
 		subj, err := t.check(ctx, msg)
 		if err == nil {
-			err = t.classify(ctx, t.send(subj, msg))
+			if err = t.send(subj, msg); err != nil {
+				err = t.classify(ctx, err)
+			}
 		}
 		if err != nil {
 			return &transport.BatchError{Sent: i, Err: err}
@@ -237,6 +239,20 @@ var errReconnected = errors.New("eventpub/nats: the connection was re-establishe
 // check runs the tests every publish needs before anything is sent and
 // returns the subject.
 func (t *Transport) check(ctx context.Context, msg transport.Message) (string, error) {
+	// The common case in few instructions, as in Publish: open, up, a
+	// channel checked before, the payload within max_payload.
+	if t.gate.Load()&^gateFull == 0 {
+		if e := t.subjects.lookup(msg.Channel); e != nil {
+			if mp := t.maxPay.Load(); (mp <= 0 || int64(len(msg.Payload)) <= mp) && ctx.Err() == nil {
+				return e.subject, nil
+			}
+		}
+	}
+	return t.checkFull(ctx, msg)
+}
+
+// checkFull is check past its short path: it says what stands in the way.
+func (t *Transport) checkFull(ctx context.Context, msg transport.Message) (string, error) {
 	if t.closed.Load() {
 		return "", transport.ErrClosed
 	}
