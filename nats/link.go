@@ -31,15 +31,14 @@ func (t *Transport) refreshState(st natsgo.Status) {
 		if mp := t.nc.MaxPayload(); mp > 0 {
 			t.maxPay.Store(mp)
 		}
-		if !t.up.Load() {
+		if !t.isUp() {
 			ch := make(chan struct{})
 			t.down.Store(&ch)
-			t.up.Store(true)
-			t.suspect.Store(false) // a new link
+			t.gate.And(^(gateDown | gateSuspect)) // up, and a new link
 		}
 		return
 	}
-	if t.up.Swap(false) || !isClosedChan(*t.down.Load()) {
+	if t.gate.Or(gateDown)&gateDown == 0 || !isClosedChan(*t.down.Load()) {
 		close(*t.down.Load())
 	}
 }
@@ -67,11 +66,11 @@ func (t *Transport) stopWatch() {
 // nats.go has not reconnected meanwhile, the connection reconnects at once,
 // so calls fail fast until it is back. It never waits on the connection.
 func (t *Transport) probeLink() {
-	if !t.owned || !t.up.Load() {
+	if !t.owned || !t.isUp() {
 		return
 	}
 	t.background(&t.probing, func() {
-		defer t.suspect.Store(false) // settled: the link answered, or it is marked down
+		defer t.gate.And(^gateSuspect) // settled: the link answered, or it is marked down
 		before := t.nc.Stats().Reconnects
 		ctx, cancel := context.WithTimeout(t.quit, t.cfg.PublishTimeout)
 		err := t.nc.FlushWithContext(ctx)
@@ -91,8 +90,8 @@ func (t *Transport) probeLink() {
 // probe settles whether the link is stalled, JetStream publishes fail fast
 // instead of each waiting out the stall.
 func (t *Transport) suspectStall() {
-	if t.owned && t.up.Load() && t.js != nil {
-		t.suspect.Store(true)
+	if t.owned && t.isUp() && t.js != nil {
+		t.gate.Or(gateSuspect)
 	}
 	t.probeLink()
 }
@@ -132,12 +131,24 @@ func (t *Transport) background(running *atomic.Bool, f func()) {
 // reconnect the answer may lag by a moment (a call fails with
 // ErrUnavailable that could have gone through).
 func (t *Transport) connected() bool {
-	if t.up.Load() {
+	if t.isUp() {
 		return true
 	}
 	t.recheck()
 	return false
 }
+
+// The bits of Transport.gate.
+const (
+	gateDown    uint32 = 1 << iota // the connection is not CONNECTED, as the watcher last saw it
+	gateSuspect                    // an ack did not come on a link that looks up (JetStream, owned connection): until the link probe settles whether it is stalled, publishes fail fast
+	gateClosed                     // Close has begun
+	gateFull                       // JetStream mode or Flush: every Publish takes the full path
+)
+
+// isUp reports whether the connection is CONNECTED, as the watcher last
+// saw it.
+func (t *Transport) isUp() bool { return t.gate.Load()&gateDown == 0 }
 
 // errDown is the cause given while the connection is down.
 var errDown = errors.New("eventpub/nats: not connected to any NATS server (reconnecting in the background)")

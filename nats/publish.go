@@ -18,6 +18,25 @@ const HeaderNatsMsgID = "Nats-Msg-Id"
 // the stream has stored it. While the connection is down it fails at once
 // with ErrUnavailable (core mode with a ReconnectBuffer buffers instead).
 func (t *Transport) Publish(ctx context.Context, msg transport.Message) error {
+	// The common case first, on as few instructions as can be: core mode
+	// without Flush, no header, a channel checked before, the link up, the
+	// payload within max_payload. Anything else, including every failure,
+	// takes the full path below, which decides what the error is.
+	if t.gate.Load() == 0 && len(msg.Header) == 0 {
+		if e := t.subjects.lookup(msg.Channel); e != nil {
+			if mp := t.maxPay.Load(); (mp <= 0 || int64(len(msg.Payload)) <= mp) && ctx.Err() == nil {
+				if err := t.nc.Publish(e.subject, msg.Payload); err != nil {
+					return t.classify(ctx, err)
+				}
+				return nil
+			}
+		}
+	}
+	return t.publish(ctx, msg)
+}
+
+// publish is Publish past its short path.
+func (t *Transport) publish(ctx context.Context, msg transport.Message) error {
 	if t.js != nil {
 		return t.publishJS(ctx, msg)
 	}
@@ -63,7 +82,9 @@ func (t *Transport) PublishBatch(ctx context.Context, msgs []transport.Message) 
 	for i, msg := range msgs {
 		subj, err := t.check(ctx, msg)
 		if err == nil {
-			err = t.classify(ctx, t.send(subj, msg))
+			if err = t.send(subj, msg); err != nil {
+				err = t.classify(ctx, err)
+			}
 		}
 		if err != nil {
 			return &transport.BatchError{Sent: i, Err: err}
@@ -218,6 +239,20 @@ var errReconnected = errors.New("eventpub/nats: the connection was re-establishe
 // check runs the tests every publish needs before anything is sent and
 // returns the subject.
 func (t *Transport) check(ctx context.Context, msg transport.Message) (string, error) {
+	// The common case in few instructions, as in Publish: open, up, a
+	// channel checked before, the payload within max_payload.
+	if t.gate.Load()&^gateFull == 0 {
+		if e := t.subjects.lookup(msg.Channel); e != nil {
+			if mp := t.maxPay.Load(); (mp <= 0 || int64(len(msg.Payload)) <= mp) && ctx.Err() == nil {
+				return e.subject, nil
+			}
+		}
+	}
+	return t.checkFull(ctx, msg)
+}
+
+// checkFull is check past its short path: it says what stands in the way.
+func (t *Transport) checkFull(ctx context.Context, msg transport.Message) (string, error) {
 	if t.closed.Load() {
 		return "", transport.ErrClosed
 	}
@@ -235,7 +270,7 @@ func (t *Transport) check(ctx context.Context, msg transport.Message) (string, e
 	if !t.connected() && (t.js != nil || t.cfg.ReconnectBuffer == 0) {
 		return "", t.downErr()
 	}
-	if t.suspect.Load() {
+	if t.gate.Load()&gateSuspect != 0 {
 		t.probeLink() // it settles the suspicion; one runs at a time
 		return "", transport.Unavailable(errStalled)
 	}

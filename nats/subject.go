@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 	"sync/atomic"
+	"unsafe"
 
 	"github.com/eventpub/eventpub/transport"
 )
@@ -16,12 +17,27 @@ const maxSubjectLen = 1024
 // the channel cannot be one. A channel seen before is looked up, not
 // checked again.
 func (t *Transport) subject(channel string) (string, error) {
-	if channel != "" {
-		if e := t.subjects[subjectSlot(channel)].Load(); e != nil && e.channel == channel {
-			return e.subject, nil
-		}
+	if e := t.subjects.lookup(channel); e != nil {
+		return e.subject, nil
 	}
 	return t.newSubject(channel)
+}
+
+// lookup returns the cache's entry for channel, or nil.
+func (c *subjectCache) lookup(channel string) *subjectEntry {
+	if channel == "" {
+		return nil
+	}
+	e := c[subjectSlot(channel)].Load()
+	if e == nil || len(e.channel) != len(channel) {
+		return nil
+	}
+	// A caller usually passes the same string each time: its bytes need
+	// no comparing then.
+	if unsafe.StringData(e.channel) != unsafe.StringData(channel) && e.channel != channel {
+		return nil
+	}
+	return e
 }
 
 // newSubject is subject for a channel not in the cache: it checks and

@@ -26,11 +26,11 @@ type Transport struct {
 	owned bool // Close closes nc
 	js    jetstream.JetStream
 
-	up atomic.Bool // the connection is CONNECTED
-	// suspect is set (JetStream, owned connection) when an ack did not
-	// come on a link that looks up, until the link probe has settled
-	// whether it is stalled: publishes fail fast meanwhile.
-	suspect atomic.Bool
+	// gate holds the reasons a publish cannot simply go ahead, one bit
+	// each (gateDown, gateSuspect, gateClosed, gateFull): Publish's short
+	// path reads this one word. The link bits are kept here alone; closed
+	// below stays the word the rest of the driver reads.
+	gate atomic.Uint32
 	// flushedReconnects is the connection's reconnect count at the last
 	// Flush that succeeded (see Flush).
 	flushedReconnects atomic.Uint64
@@ -99,6 +99,10 @@ func newTransport(nc *natsgo.Conn, cfg Config, owned bool) (*Transport, error) {
 	}
 	t := &Transport{cfg: cfg, nc: nc, owned: owned, abandon: make(chan struct{}),
 		subs: map[*subscription]struct{}{}, stopping: map[chan struct{}]struct{}{}}
+	t.gate.Store(gateDown) // until refreshState sees it CONNECTED
+	if cfg.JetStream != nil || cfg.Flush {
+		t.gate.Or(gateFull)
+	}
 	t.quit, t.cancel = context.WithCancel(context.Background())
 	ch := make(chan struct{})
 	t.down.Store(&ch)
@@ -115,7 +119,7 @@ func newTransport(nc *natsgo.Conn, cfg Config, owned bool) (*Transport, error) {
 			return nil, t.classify(nil, err)
 		}
 		t.js = js
-		if t.up.Load() {
+		if t.isUp() {
 			ctx, cancel := context.WithTimeout(context.Background(), cfg.PublishTimeout)
 			err := t.ensureStream(ctx)
 			cancel()
@@ -215,6 +219,9 @@ func (t *Transport) Close() error { return t.CloseContext(context.Background()) 
 // not flushed then may be lost; eventpub's async queue has counted it
 // already. A flush that fails is returned as transport.ErrUnavailable.
 func (t *Transport) CloseContext(ctx context.Context) error {
+	// The gate first: no publish on Publish's short path starts after
+	// closed is set.
+	t.gate.Or(gateClosed)
 	t.mu.Lock() // see trackWG
 	if t.closed.Swap(true) {
 		t.mu.Unlock()
@@ -264,7 +271,7 @@ func (t *Transport) CloseContext(ctx context.Context) error {
 	t.waitStopping(ctx, timer.C, down)
 	timer.Stop()
 	var err error
-	if ctx.Err() == nil && t.nc.Status() == natsgo.CONNECTED && natsgo.Status(t.status.Load()) == natsgo.CONNECTED && t.up.Load() {
+	if ctx.Err() == nil && t.nc.Status() == natsgo.CONNECTED && natsgo.Status(t.status.Load()) == natsgo.CONNECTED && t.isUp() {
 		// t.flush ends when the link drops: a server that went away while
 		// the status mirror lagged is not waited for, as one already gone
 		// is not flushed at all.
