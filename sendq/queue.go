@@ -87,6 +87,9 @@ func New(t transport.Transport, cfg Config) (*Queue, error) {
 	}
 	if cfg.MaxBatch == 0 {
 		cfg.MaxBatch = DefaultMaxBatch
+		if bs, ok := t.(BatchSizer); ok && bs.PreferredBatch() > 0 {
+			cfg.MaxBatch = bs.PreferredBatch()
+		}
 	}
 	if cfg.ErrorEvery == 0 {
 		cfg.ErrorEvery = DefaultErrorEvery
