@@ -19,7 +19,7 @@ func (t *Transport) StartBatch(ctx context.Context, msgs []transport.Message) tr
 	if t.cfg.Mode != ModePubSub || t.cp == nil || len(msgs) == 0 || t.mayBeHooked() {
 		return sentBatch{t.PublishBatch(ctx, msgs)}
 	}
-	refused, err := refuseAlone(ctx, msgs, t.check)
+	refused, err := t.checkBatch(ctx, msgs)
 	if err != nil {
 		return sentBatch{err}
 	}
