@@ -42,10 +42,26 @@ func publishHeader(sharded bool) []byte {
 // appendBulk appends s as a RESP bulk string.
 func appendBulk[S string | []byte](buf []byte, s S) []byte {
 	buf = append(buf, '$')
-	buf = strconv.AppendInt(buf, int64(len(s)), 10)
+	buf = appendLen(buf, len(s))
 	buf = append(buf, '\r', '\n')
 	buf = append(buf, s...)
 	return append(buf, '\r', '\n')
+}
+
+// appendLen appends n in decimal; up to 9999 without strconv's general
+// path, as most payloads are that small.
+func appendLen(buf []byte, n int) []byte {
+	switch {
+	case n < 0 || n > 9999:
+		return strconv.AppendInt(buf, int64(n), 10)
+	case n < 10:
+		return append(buf, byte('0'+n))
+	case n < 100:
+		return append(buf, byte('0'+n/10), byte('0'+n%10))
+	case n < 1000:
+		return append(buf, byte('0'+n/100), byte('0'+n/10%10), byte('0'+n%10))
+	}
+	return append(buf, byte('0'+n/1000), byte('0'+n/100%10), byte('0'+n/10%10), byte('0'+n%10))
 }
 
 // appendCommand appends a request of bulk-string arguments.
