@@ -394,12 +394,9 @@ func (w *wire) readLoop() {
 			return
 		}
 		reps = append(reps, rep)
-		for completeLine(br) {
-			if rep, err = readReply(br); err != nil {
-				w.fail(err)
-				return
-			}
-			reps = append(reps, rep)
+		if reps, err = readBuffered(br, reps); err != nil {
+			w.fail(err)
+			return
 		}
 		pc.mu.Lock()
 		if w.inflight.n < len(reps) {

@@ -2,7 +2,6 @@ package redis
 
 import (
 	"bufio"
-	"bytes"
 	"errors"
 	"fmt"
 	"net"
@@ -103,11 +102,25 @@ func readReply(r *bufio.Reader) (error, error) {
 	return rep, nil
 }
 
-// completeLine reports whether r holds a whole line already, so reading
-// it does not block.
-func completeLine(r *bufio.Reader) bool {
+// readBuffered appends to reps the replies r holds whole already, so
+// reading them does not block, and consumes them. It scans the buffer
+// itself: the replies to PUBLISH are a few bytes each.
+func readBuffered(r *bufio.Reader, reps []error) ([]error, error) {
 	b, _ := r.Peek(r.Buffered())
-	return bytes.IndexByte(b, '\n') >= 0
+	start := 0
+	for i := 0; i < len(b); i++ {
+		if b[i] != '\n' {
+			continue
+		}
+		rep := parseReply(b[start : i+1])
+		if rep == errProtocol {
+			return reps, errProtocol
+		}
+		reps = append(reps, rep)
+		start = i + 1
+	}
+	_, _ = r.Discard(start)
+	return reps, nil
 }
 
 // handshake sends AUTH and SELECT as opts say, and checks their replies.

@@ -1,7 +1,10 @@
 package redis
 
 import (
+	"bufio"
+	"io"
 	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -19,5 +22,29 @@ func TestAppendLen(t *testing.T) {
 	}
 	if got := string(appendBulk(nil, "chan")); got != "$4\r\nchan\r\n" {
 		t.Errorf("appendBulk = %q", got)
+	}
+}
+
+// readBuffered takes the whole replies buffered, leaves a partial one for
+// the next read, and refuses a reply the publish connection cannot get.
+func TestReadBuffered(t *testing.T) {
+	r := bufio.NewReader(strings.NewReader(":1\r\n-ERR no\r\n+OK\r\n:2"))
+	first, err := readReply(r) // fills the buffer
+	if err != nil || first != nil {
+		t.Fatalf("readReply = %v, %v", first, err)
+	}
+	reps, err := readBuffered(r, nil)
+	if err != nil || len(reps) != 2 || reps[0] == nil || reps[0].Error() != "ERR no" || reps[1] != nil {
+		t.Fatalf("readBuffered = %q, %v; want [ERR no, nil]", reps, err)
+	}
+	if rest, _ := io.ReadAll(r); string(rest) != ":2" {
+		t.Fatalf("left %q, want the partial reply", rest)
+	}
+	r = bufio.NewReader(strings.NewReader(":1\r\n:2\r\n$3\r\nabc\r\n"))
+	if _, err := readReply(r); err != nil {
+		t.Fatal(err)
+	}
+	if reps, err := readBuffered(r, nil); err != errProtocol || len(reps) != 1 {
+		t.Fatalf("readBuffered = %v, %v; want one reply, then errProtocol", reps, err)
 	}
 }
