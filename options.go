@@ -49,7 +49,7 @@ func defaultConfig() config {
 	return config{
 		namespace:  "codeworm",
 		clock:      time.Now,
-		maxBatch:   sendq.DefaultMaxBatch,
+		maxBatch:   0, // the queue's default, or what the transport prefers
 		errorEvery: sendq.DefaultErrorEvery,
 	}
 }

@@ -247,6 +247,9 @@ func (p *Publisher) Publish(ctx context.Context, channel string, payload []byte)
 	if channel == "" {
 		return transport.Invalid(transport.ErrInvalidChannel, "channel name is empty")
 	}
+	if p.direct() {
+		return p.push(ctx, transport.Message{Channel: channel, Payload: payload})
+	}
 	b := bufpool.Get()
 	*b = append(*b, payload...)
 	return p.send(ctx, channel, b, nil)
@@ -261,6 +264,9 @@ func (p *Publisher) PublishMessage(ctx context.Context, msg transport.Message) e
 	if msg.Channel == "" {
 		return transport.Invalid(transport.ErrInvalidChannel, "channel name is empty")
 	}
+	if p.direct() {
+		return p.push(ctx, msg)
+	}
 	b := bufpool.Get()
 	*b = append(*b, msg.Payload...)
 	header := msg.Header
@@ -268,6 +274,22 @@ func (p *Publisher) PublishMessage(ctx context.Context, msg transport.Message) e
 		header = maps.Clone(header) // the queue keeps it; withID copies anyway
 	}
 	return p.send(ctx, msg.Channel, b, header)
+}
+
+// direct reports whether a message given as bytes goes to the queue as
+// it is (async, no message id to add, no tracer to call): push then
+// copies its payload into the queue once, not into an encode buffer
+// first.
+func (p *Publisher) direct() bool {
+	return p.q != nil && !p.cfg.messageIDs && p.tracer == nil
+}
+
+// push queues a copy of msg (see direct).
+func (p *Publisher) push(ctx context.Context, msg transport.Message) error {
+	if err := p.check(ctx); err != nil {
+		return err
+	}
+	return p.q.Push(ctx, msg) // copies the payload and the header
 }
 
 // send hands the encoded message in b to the queue or the transport and

@@ -12,6 +12,7 @@ import (
 
 	"github.com/eventpub/eventpub/internal/brokertest"
 	"github.com/eventpub/eventpub/transport"
+	goredis "github.com/redis/go-redis/v9"
 )
 
 func ctx10(t *testing.T) context.Context {
@@ -186,4 +187,49 @@ func TestConnPipeBatchesInFlight(t *testing.T) {
 	if got := seen(); !slices.Equal(got, want) {
 		t.Fatalf("the server got %v, want %v", got, want)
 	}
+}
+
+// checkBatch gives what refuseAlone with check gives, message by message:
+// a run of one channel is checked once, yet an invalid channel, an
+// oversized payload, a closed transport, a done context and Redis marked
+// down are each told as before.
+func TestCheckBatchIsRefuseAlone(t *testing.T) {
+	c := goredis.NewClient(&goredis.Options{Addr: "127.0.0.1:1"}) // never dialled
+	t.Cleanup(func() { _ = c.Close() })
+	tr, err := New(c, WithMaxPayload(4))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = tr.Close() })
+	m := func(ch, p string) transport.Message { return transport.Message{Channel: ch, Payload: []byte(p)} }
+	batches := [][]transport.Message{
+		{m("a", "1"), m("a", "2"), m("b", "3")},
+		{m("a", "1"), m("", "2"), m("a", "3"), m("a\x01", "4"), m("a\x01", "5"), m("a", "6")},
+		{m("a", "12345"), m("a", "1"), m("b", "123456")},
+		{m("", "1")},
+		{m("a", "123456")},
+	}
+	same := func(what string, ctx context.Context) {
+		t.Helper()
+		for k, msgs := range batches {
+			wantRef, wantErr := refuseAlone(ctx, msgs, tr.check)
+			gotRef, gotErr := tr.checkBatch(ctx, msgs)
+			if fmt.Sprint(gotErr) != fmt.Sprint(wantErr) || len(gotRef) != len(wantRef) {
+				t.Fatalf("%s, batch %d: checkBatch = %v, %v; refuseAlone = %v, %v", what, k, gotRef, gotErr, wantRef, wantErr)
+			}
+			for i := range gotRef {
+				if fmt.Sprint(gotRef[i]) != fmt.Sprint(wantRef[i]) {
+					t.Fatalf("%s, batch %d, message %d: checkBatch %v, refuseAlone %v", what, k, i, gotRef[i], wantRef[i])
+				}
+			}
+		}
+	}
+	same("up", context.Background())
+	done, cancel := context.WithCancel(context.Background())
+	cancel()
+	same("done context", done)
+	tr.markDown(errors.New("link cut"))
+	same("down", context.Background())
+	_ = tr.Close()
+	same("closed", context.Background())
 }

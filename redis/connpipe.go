@@ -140,7 +140,11 @@ type wire struct {
 	// next; until then nobody else starts writing.
 	delivering bool
 	wbuf       []byte // the writer's buffer
-	failed     bool
+	// The writer's copy of the start of a request to chanOf: the header
+	// and the channel as a bulk string (a batch is usually to one channel).
+	chanOf   string
+	chanHead []byte
+	failed   bool
 }
 
 // standaloneOptions returns the options to dial client's server for
@@ -345,8 +349,11 @@ func (w *wire) flush() {
 		n := 0
 		for n < len(pc.queue) && n < t.cfg.MaxPipeline && len(buf) < maxWrite {
 			r := pc.queue[n]
-			buf = append(buf, header...)
-			buf = appendBulk(buf, r.channel)
+			if w.chanHead == nil || r.channel != w.chanOf {
+				w.chanHead = appendBulk(append(w.chanHead[:0], header...), r.channel)
+				w.chanOf = r.channel
+			}
+			buf = append(buf, w.chanHead...)
 			buf = appendBulk(buf, r.payload)
 			r.payload = nil
 			w.inflight.push(r)
@@ -387,12 +394,9 @@ func (w *wire) readLoop() {
 			return
 		}
 		reps = append(reps, rep)
-		for completeLine(br) {
-			if rep, err = readReply(br); err != nil {
-				w.fail(err)
-				return
-			}
-			reps = append(reps, rep)
+		if reps, err = readBuffered(br, reps); err != nil {
+			w.fail(err)
+			return
 		}
 		pc.mu.Lock()
 		if w.inflight.n < len(reps) {

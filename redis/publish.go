@@ -41,7 +41,7 @@ func (t *Transport) PublishBatch(ctx context.Context, msgs []transport.Message) 
 		}
 		return ctx.Err()
 	}
-	refused, err := refuseAlone(ctx, msgs, t.check)
+	refused, err := t.checkBatch(ctx, msgs)
 	if err != nil {
 		return err
 	}
@@ -120,6 +120,49 @@ func refuseAlone(ctx context.Context, msgs []transport.Message,
 			refused = make([]error, len(msgs))
 		}
 		refused[i] = err
+	}
+	return refused, nil
+}
+
+// checkBatch is refuseAlone(ctx, msgs, t.check) with what concerns the
+// whole batch (a closed transport, a done context, Redis marked down)
+// checked once, and a channel name checked once for a run of messages to
+// it: a batch usually goes to one channel.
+func (t *Transport) checkBatch(ctx context.Context, msgs []transport.Message) (refused []error, err error) {
+	if t.closed.Load() {
+		return nil, &transport.BatchError{Sent: 0, Err: transport.ErrClosed}
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, &transport.BatchError{Sent: 0, Err: err}
+	}
+	var prev string // the last channel found valid
+	valid := false
+	some := false // a message is not refused on its own
+	for i := range msgs {
+		m := &msgs[i]
+		var err error
+		if !valid || m.Channel != prev {
+			if err = validChannel(m.Channel); err == nil {
+				prev, valid = m.Channel, true
+			}
+		}
+		if err == nil && len(m.Payload) > t.cfg.MaxPayload {
+			err = transport.Invalid(transport.ErrPayloadTooLarge,
+				"redis: payload is %d bytes, over MaxPayload %d", len(m.Payload), t.cfg.MaxPayload)
+		}
+		if err == nil {
+			some = true
+			continue
+		}
+		if refused == nil {
+			refused = make([]error, len(msgs))
+		}
+		refused[i] = err
+	}
+	if some {
+		if err := t.downErr(); err != nil {
+			return nil, &transport.BatchError{Sent: 0, Err: err}
+		}
 	}
 	return refused, nil
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/eventpub/eventpub/internal/brokertest"
 	"github.com/eventpub/eventpub/redis"
+	"github.com/eventpub/eventpub/sendq"
 	"github.com/eventpub/eventpub/transport"
 	goredis "github.com/redis/go-redis/v9"
 )
@@ -266,5 +267,26 @@ func TestCloseWhileDownIsPrompt(t *testing.T) {
 	// Without cancellation Close could wait dial+read timeouts (4 s).
 	if d := time.Since(start); d > 1500*time.Millisecond {
 		t.Fatalf("Close took %v while Redis was down", d)
+	}
+}
+
+// TestPreferredBatch: batches that stream on the publish connections are
+// asked for 1024 at a time; in Streams mode the queue keeps its default.
+func TestPreferredBatch(t *testing.T) {
+	c := goredis.NewClient(&goredis.Options{Addr: "127.0.0.1:1"}) // never dialled
+	t.Cleanup(func() { _ = c.Close() })
+	var _ sendq.BatchSizer = (*redis.Transport)(nil)
+	for _, tc := range []struct {
+		opts []redis.Option
+		want int
+	}{{nil, 1024}, {[]redis.Option{redis.WithStreams(redis.StreamsConfig{})}, 0}} {
+		tr, err := redis.New(c, tc.opts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := tr.PreferredBatch(); got != tc.want {
+			t.Errorf("PreferredBatch = %d, want %d", got, tc.want)
+		}
+		_ = tr.Close()
 	}
 }

@@ -2,7 +2,6 @@ package redis
 
 import (
 	"bufio"
-	"bytes"
 	"errors"
 	"fmt"
 	"net"
@@ -42,10 +41,26 @@ func publishHeader(sharded bool) []byte {
 // appendBulk appends s as a RESP bulk string.
 func appendBulk[S string | []byte](buf []byte, s S) []byte {
 	buf = append(buf, '$')
-	buf = strconv.AppendInt(buf, int64(len(s)), 10)
+	buf = appendLen(buf, len(s))
 	buf = append(buf, '\r', '\n')
 	buf = append(buf, s...)
 	return append(buf, '\r', '\n')
+}
+
+// appendLen appends n in decimal; up to 9999 without strconv's general
+// path, as most payloads are that small.
+func appendLen(buf []byte, n int) []byte {
+	switch {
+	case n < 0 || n > 9999:
+		return strconv.AppendInt(buf, int64(n), 10)
+	case n < 10:
+		return append(buf, byte('0'+n))
+	case n < 100:
+		return append(buf, byte('0'+n/10), byte('0'+n%10))
+	case n < 1000:
+		return append(buf, byte('0'+n/100), byte('0'+n/10%10), byte('0'+n%10))
+	}
+	return append(buf, byte('0'+n/1000), byte('0'+n/100%10), byte('0'+n/10%10), byte('0'+n%10))
 }
 
 // appendCommand appends a request of bulk-string arguments.
@@ -87,11 +102,25 @@ func readReply(r *bufio.Reader) (error, error) {
 	return rep, nil
 }
 
-// completeLine reports whether r holds a whole line already, so reading
-// it does not block.
-func completeLine(r *bufio.Reader) bool {
+// readBuffered appends to reps the replies r holds whole already, so
+// reading them does not block, and consumes them. It scans the buffer
+// itself: the replies to PUBLISH are a few bytes each.
+func readBuffered(r *bufio.Reader, reps []error) ([]error, error) {
 	b, _ := r.Peek(r.Buffered())
-	return bytes.IndexByte(b, '\n') >= 0
+	start := 0
+	for i := 0; i < len(b); i++ {
+		if b[i] != '\n' {
+			continue
+		}
+		rep := parseReply(b[start : i+1])
+		if rep == errProtocol {
+			return reps, errProtocol
+		}
+		reps = append(reps, rep)
+		start = i + 1
+	}
+	_, _ = r.Discard(start)
+	return reps, nil
 }
 
 // handshake sends AUTH and SELECT as opts say, and checks their replies.

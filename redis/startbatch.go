@@ -19,7 +19,7 @@ func (t *Transport) StartBatch(ctx context.Context, msgs []transport.Message) tr
 	if t.cfg.Mode != ModePubSub || t.cp == nil || len(msgs) == 0 || t.mayBeHooked() {
 		return sentBatch{t.PublishBatch(ctx, msgs)}
 	}
-	refused, err := refuseAlone(ctx, msgs, t.check)
+	refused, err := t.checkBatch(ctx, msgs)
 	if err != nil {
 		return sentBatch{err}
 	}
@@ -27,6 +27,24 @@ func (t *Transport) StartBatch(ctx context.Context, msgs []transport.Message) tr
 		return sentBatch{t.publishAround(ctx, msgs, refused)}
 	}
 	return &startedBatch{t: t, msgs: msgs, b: t.cp.startBatch(msgs)}
+}
+
+// streamBatch is the batch size PreferredBatch asks for when batches
+// stream on the publish connections: per batch, the async sender wakes,
+// settles and starts the next one, and the reader wakes it once; batches
+// of 1024 spend less of the client's CPU on that than the queue's default
+// of 256 (about 10% per message) and keep 4 batches in the queue's window.
+const streamBatch = 1024
+
+// PreferredBatch implements sendq.BatchSizer: eventpub's async queue sends
+// batches of up to 1024 messages when they stream on the publish
+// connections (ModePubSub on a plain standalone client), and of its
+// default size otherwise (0).
+func (t *Transport) PreferredBatch() int {
+	if t.cfg.Mode != ModePubSub || t.cp == nil {
+		return 0
+	}
+	return streamBatch
 }
 
 // sentBatch is a batch already sent: Wait returns its result.

@@ -48,6 +48,14 @@ const (
 	DefaultErrorEvery = time.Second
 )
 
+// BatchSizer is implemented by a transport that sends batches of another
+// size best: a Queue whose Config.MaxBatch is zero makes its batches of
+// up to PreferredBatch messages (when it is at least 1) instead of
+// DefaultMaxBatch.
+type BatchSizer interface {
+	PreferredBatch() int
+}
+
 // Config configures a Queue.
 type Config struct {
 	// Capacity bounds the messages held, those being sent included. It
@@ -55,8 +63,10 @@ type Config struct {
 	Capacity int
 	// Policy says what a push does when the queue is full.
 	Policy Policy
-	// MaxBatch bounds a batch (default 256); a batch is also at most half
-	// the capacity, so DropOldest finds a waiting message to drop.
+	// MaxBatch bounds a batch; a batch is also at most half the capacity,
+	// so DropOldest finds a waiting message to drop. Zero means the
+	// transport's PreferredBatch when it is a BatchSizer, else
+	// DefaultMaxBatch.
 	MaxBatch int
 	// Observer hears every message's fate, the queue's depth and the
 	// link's state; nil for none. The queue keeps its own counters too

@@ -70,6 +70,10 @@ type Queue struct {
 	abandoned bool
 	room      chan struct{} // closed and replaced whenever room appears
 
+	// idle: the sender found nothing to send and waits on wake; the next
+	// push clears it and wakes the sender (a push into a queue the sender
+	// is busy with costs no channel operation).
+	idle   bool
 	wake   chan struct{} // tells the sender there is work
 	ctx    context.Context
 	cancel context.CancelFunc // aborts the sender (Close deadline)
@@ -87,6 +91,9 @@ func New(t transport.Transport, cfg Config) (*Queue, error) {
 	}
 	if cfg.MaxBatch == 0 {
 		cfg.MaxBatch = DefaultMaxBatch
+		if bs, ok := t.(BatchSizer); ok && bs.PreferredBatch() > 0 {
+			cfg.MaxBatch = bs.PreferredBatch()
+		}
 	}
 	if cfg.ErrorEvery == 0 {
 		cfg.ErrorEvery = DefaultErrorEvery
@@ -186,10 +193,14 @@ func (q *Queue) push(ctx context.Context, channel string, payload []byte, header
 	e := entry{channel: channel, header: header}
 	e.chunk, e.off, e.n = q.arena.put(payload, at)
 	q.pushBack(e)
+	wake := q.idle
+	q.idle = false
 	q.mu.Unlock()
-	select {
-	case q.wake <- struct{}{}:
-	default:
+	if wake {
+		select {
+		case q.wake <- struct{}{}:
+		default:
+		}
 	}
 	return nil
 }

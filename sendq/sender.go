@@ -54,6 +54,7 @@ func (q *Queue) run() {
 				q.mu.Unlock()
 				return
 			}
+			q.idle = true
 			q.mu.Unlock()
 			select {
 			case <-q.wake:
@@ -61,6 +62,7 @@ func (q *Queue) run() {
 				return
 			}
 			q.mu.Lock()
+			q.idle = false
 		}
 		windowed := w != nil && !single
 		if len(q.batch) == 0 && !windowed {

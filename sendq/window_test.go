@@ -27,6 +27,7 @@ type starter struct {
 	started     int   // batches started
 	pending     int   // batches started and not yet waited for
 	maxPending  int
+	largest     int  // the most messages in one batch
 	neverAckNow bool // Wait returns only when its context ends
 }
 
@@ -50,6 +51,7 @@ func (s *starter) StartBatch(_ context.Context, msgs []transport.Message) transp
 	s.started++
 	s.pending++
 	s.maxPending = max(s.maxPending, s.pending)
+	s.largest = max(s.largest, len(msgs))
 	var store []bool
 	var err error
 	if s.fate != nil {
@@ -150,6 +152,37 @@ func TestWindowKeepsOrderWithBatchesInFlight(t *testing.T) {
 	}
 	if want := (observe.Snapshot{Accepted: n, Published: n}); q.Counters() != want {
 		t.Fatalf("Counters %+v, want %+v", q.Counters(), want)
+	}
+}
+
+// sized is a starter that prefers batches of 7 (sendq.BatchSizer).
+type sized struct{ *starter }
+
+func (sized) PreferredBatch() int { return 7 }
+
+// TestPreferredBatch: a transport's PreferredBatch sizes the batches when
+// Config.MaxBatch is zero; a MaxBatch given wins.
+func TestPreferredBatch(t *testing.T) {
+	for _, c := range []struct{ maxBatch, want int }{{0, 7}, {3, 3}} {
+		s := &starter{gate: make(chan struct{})}
+		q, err := sendq.New(sized{s}, sendq.Config{Capacity: 1000, MaxBatch: c.maxBatch})
+		if err != nil {
+			t.Fatal(err)
+		}
+		const n = 300 // more than the window holds: later batches are full
+		pushN(t, q, n)
+		close(s.gate)
+		if lost := q.Close(context.Background()); lost != 0 {
+			t.Fatalf("Close lost %d", lost)
+		}
+		s.mu.Lock()
+		largest := s.largest
+		s.mu.Unlock()
+		if largest != c.want {
+			t.Errorf("MaxBatch %d: largest batch %d, want %d", c.maxBatch, largest, c.want)
+		}
+		stored, _, _ := s.snapshot()
+		checkOrder(t, stored, n)
 	}
 }
 
