@@ -74,7 +74,9 @@ func publishN(t *testing.T, pub *eventpub.Publisher, from, to int) (errs int) {
 	for i := from; i < to; i++ {
 		start := time.Now()
 		err := pub.Publish(context.Background(), "c", []byte(strconv.Itoa(i)))
-		if d := time.Since(start); d > 50*time.Millisecond {
+		// An async publish must not wait for the broker, which stays down
+		// here; the bound is loose so that a loaded machine does not trip it.
+		if d := time.Since(start); d > time.Second {
 			t.Fatalf("async publish %d waited %v", i, d)
 		}
 		if err != nil {
@@ -402,8 +404,9 @@ func TestAsyncBatchResultsSettleEachMessageOnce(t *testing.T) {
 func TestAsyncHandlerCallingCloseDoesNotHangClose(t *testing.T) {
 	var pub *eventpub.Publisher
 	inHandler := make(chan struct{})
+	var once sync.Once
 	handler := func(error) {
-		close(inHandler)
+		once.Do(func() { close(inHandler) }) // it may be called again during cleanup
 		_ = pub.Close(context.Background()) // waits for the outer Close
 	}
 	pub, _, _ = asyncOnDownBroker(t, 10, eventpub.DropNewest, eventpub.WithErrorHandler(handler))
