@@ -62,9 +62,14 @@ memory); losses are in bold and stay in the table. Payloads are 180 bytes.
   `+"`redis-benchmark -P 64`"+` sending the same PUBLISH on one connection
   (`+"`-c 1`"+`, as eventpub's queue does) and on its default 50 connections
   (what the server can take from many clients).
-- **NATS core Publish**: the nats driver wrapping a connection
-  (`+"`nats.New(conn)`"+`) against `+"`nats.Conn.Publish`"+` on a second
-  connection, each followed by a `+"`Flush`"+`.
+- **NATS core Publish**: the nats driver on a connection it opened
+  (`+"`nats.Open`"+`, as a service uses it; the driver checks each channel
+  itself, so the connection skips nats.go's own subject check) against
+  `+"`nats.Conn.Publish`"+` on a connection of its own with nats.go's default
+  options and, as a reference, with `+"`SkipSubjectValidation`"+`; each side
+  is followed by a `+"`Flush`"+`. The row **NATS core Publish on the caller's
+  connection** wraps a default connection instead (`+"`nats.New(conn)`"+`):
+  there nats.go checks the subject again after the driver.
 - **JetStream WithAsync**: as the Redis row, on a stream of this run's own
   (file storage, deleted at the end); the peer is `+"`jetstream.PublishAsync`"+`
   for every message then `+"`PublishAsyncComplete`"+`.

@@ -52,52 +52,40 @@ func natsSpecs() []spec {
 	return []spec{{
 		what:  "NATS core Publish, 180 B, 1 goroutine",
 		short: "NATS core Publish",
-		note:  "n publishes then Flush",
+		note:  "n publishes then Flush; eventpub on a connection from Open, which leaves the subject check to the driver",
 		unit:  msgPerSec,
 		needs: "nats",
 		setup: func(e *env) ([]contender, func(), error) {
-			nc1, err := natsgo.Connect(e.natsURL)
+			ctx, cancel := ctxFor(10 * time.Second)
+			defer cancel()
+			tr, err := epnats.Open(ctx, e.natsURL)
 			if err != nil {
 				return nil, nil, err
 			}
-			tr, err := epnats.New(nc1)
+			return corePublishSides(e, tr, tr.Conn())
+		},
+	}, {
+		what:  "NATS core Publish on the caller's connection (New), 180 B, 1 goroutine",
+		short: "NATS core Publish, New",
+		note:  "n publishes then Flush; nats.go checks the subject again after the driver",
+		unit:  msgPerSec,
+		needs: "nats",
+		setup: func(e *env) ([]contender, func(), error) {
+			nc, err := natsgo.Connect(e.natsURL)
 			if err != nil {
 				return nil, nil, err
 			}
-			nc2, err := natsgo.Connect(e.natsURL)
+			tr, err := epnats.New(nc)
 			if err != nil {
+				nc.Close()
 				return nil, nil, err
 			}
-			subj := e.name("bench.core.")
-			msg := transport.Message{Channel: subj, Payload: e.payload}
-			n := e.n(1000000)
-			ctx := context.Background()
-			return []contender{
-				{"eventpub", func() (sample, error) {
-					start := time.Now()
-					for range n {
-						if err := tr.Publish(ctx, msg); err != nil {
-							return sample{}, err
-						}
-					}
-					if err := nc1.FlushTimeout(30 * time.Second); err != nil {
-						return sample{}, err
-					}
-					return sample{value: float64(n) / time.Since(start).Seconds()}, nil
-				}},
-				{"nats.go Publish", func() (sample, error) {
-					start := time.Now()
-					for range n {
-						if err := nc2.Publish(subj, e.payload); err != nil {
-							return sample{}, err
-						}
-					}
-					if err := nc2.FlushTimeout(30 * time.Second); err != nil {
-						return sample{}, err
-					}
-					return sample{value: float64(n) / time.Since(start).Seconds()}, nil
-				}},
-			}, func() { tr.Close(); nc1.Close(); nc2.Close() }, nil
+			sides, cleanup, err := corePublishSides(e, tr, nc)
+			if err != nil {
+				nc.Close()
+				return nil, nil, err
+			}
+			return sides, func() { cleanup(); nc.Close() }, nil
 		},
 	}, {
 		what:  "JetStream WithAsync, 1 goroutine, until all acked",
@@ -205,4 +193,45 @@ func natsSpecs() []spec {
 			return sides, cleanup, err
 		},
 	}}
+}
+
+// corePublishSides times n core publishes then a flush: eventpub's tr
+// (whose connection is nc) beside nats.go Publish on a connection of its
+// own, with its default subject check and without it. The cleanup closes
+// tr and the peers' connections.
+func corePublishSides(e *env, tr *epnats.Transport, nc *natsgo.Conn) ([]contender, func(), error) {
+	plain, err := natsgo.Connect(e.natsURL)
+	if err != nil {
+		tr.Close()
+		return nil, nil, err
+	}
+	unchecked, err := natsgo.Connect(e.natsURL, natsgo.SkipSubjectValidation())
+	if err != nil {
+		tr.Close()
+		plain.Close()
+		return nil, nil, err
+	}
+	subj := e.name("bench.core.")
+	msg := transport.Message{Channel: subj, Payload: e.payload}
+	n := e.n(1000000)
+	ctx := context.Background()
+	timed := func(c *natsgo.Conn, publish func() error) func() (sample, error) {
+		return func() (sample, error) {
+			start := time.Now()
+			for range n {
+				if err := publish(); err != nil {
+					return sample{}, err
+				}
+			}
+			if err := c.FlushTimeout(30 * time.Second); err != nil {
+				return sample{}, err
+			}
+			return sample{value: float64(n) / time.Since(start).Seconds()}, nil
+		}
+	}
+	return []contender{
+		{"eventpub", timed(nc, func() error { return tr.Publish(ctx, msg) })},
+		{"nats.go Publish", timed(plain, func() error { return plain.Publish(subj, e.payload) })},
+		{"nats.go Publish, SkipSubjectValidation", timed(unchecked, func() error { return unchecked.Publish(subj, e.payload) })},
+	}, func() { tr.Close(); plain.Close(); unchecked.Close() }, nil
 }
