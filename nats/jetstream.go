@@ -13,7 +13,8 @@ import (
 )
 
 // JetStream publishing: sending messages to the stream and waiting for
-// their acks, one at a time or in batches. The stream itself: stream.go.
+// their acks, one at a time or in batches (the batches' acks: jsack.go).
+// The stream itself: stream.go.
 
 // noRetry stops nats.go from re-sending a message by itself after Publish
 // has returned (the caller may reuse the payload by then); the driver
@@ -275,7 +276,6 @@ func (b *jsBatch) Wait(ctx context.Context) error {
 		}
 		b.fail(i, t.refused(ctx, b.before, subj, t.classify(ctx, err)))
 	}
-	b.acks = nil
 	if b.results == nil {
 		return nil
 	}
