@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"strconv"
 	"sync"
 	"time"
@@ -36,15 +37,11 @@ type jsAcks struct {
 	pending int           // acks awaited, over all batches
 	room    chan struct{} // closed when pending drops below MaxPending
 	idle    chan struct{} // closed when pending drops to 0
-	stopped bool          // Close unsubscribed: no batch starts
+	stopped bool          // Close has begun: no batch starts
 }
 
 // ackOK marks a message whose ack came and was positive.
-var ackOK = &ackResult{}
-
-type ackResult struct{}
-
-func (*ackResult) Error() string { return "acked" }
+var ackOK = errors.New("eventpub/nats: acked")
 
 // startAcks registers b, subscribing to the inbox on the first call, and
 // returns the reply subjects of its n messages, as one string: message
@@ -179,13 +176,13 @@ func (t *Transport) abandonAcks(b *jsBatch) {
 // onAck matches an ack to its message.
 func (t *Transport) onAck(m *natsgo.Msg) {
 	a := &t.acks
+	res := ackErr(m)
+	a.mu.Lock()
+	defer a.mu.Unlock()
 	id, idx, ok := parseReply(m.Subject, len(a.prefix))
 	if !ok {
 		return
 	}
-	res := ackErr(m)
-	a.mu.Lock()
-	defer a.mu.Unlock()
 	b := a.batches[id]
 	if b == nil || idx >= len(b.acks) || b.acks[idx] != nil {
 		return // given up on, or not ours
@@ -227,8 +224,9 @@ func parseReply(subj string, n int) (id uint64, idx int, ok bool) {
 	return id, idx, dot > 0 && dot < len(tail)-1
 }
 
-// plainAck is how the server's positive ack begins.
-var plainAck = []byte(`{"stream":`)
+// plainAck is how the server's positive ack begins, the stream's name
+// next.
+var plainAck = []byte(`{"stream":"`)
 
 // ackErr returns ackOK for a positive ack, else the error as nats.go's
 // PublishAsync gives it.
@@ -240,7 +238,8 @@ func ackErr(m *natsgo.Msg) error {
 		return jetstream.ErrInvalidJSAck
 	}
 	// A positive ack has no error member: it needs no decoding.
-	if bytes.HasPrefix(m.Data, plainAck) && !bytes.Contains(m.Data, []byte(`"error"`)) {
+	if bytes.HasPrefix(m.Data, plainAck) && len(m.Data) > len(plainAck) && m.Data[len(plainAck)] != '"' &&
+		!bytes.Contains(m.Data, []byte(`"error"`)) {
 		return ackOK
 	}
 	var resp struct {
