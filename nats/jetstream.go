@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"time"
 
 	"github.com/eventpub/eventpub/transport"
 	natsgo "github.com/nats-io/nats.go"
@@ -11,7 +13,8 @@ import (
 )
 
 // JetStream publishing: sending messages to the stream and waiting for
-// their acks, one at a time or in batches. The stream itself: stream.go.
+// their acks, one at a time or in batches (the batches' acks: jsack.go).
+// The stream itself: stream.go.
 
 // noRetry stops nats.go from re-sending a message by itself after Publish
 // has returned (the caller may reuse the payload by then); the driver
@@ -151,18 +154,25 @@ func (t *Transport) publishBatchJS(ctx context.Context, msgs []transport.Message
 	return t.startBatchJS(ctx, msgs).Wait(ctx)
 }
 
-// jsBatch is a JetStream batch sent and waiting for its acks.
+// jsBatch is a JetStream batch sent and waiting for its acks (jsack.go).
 type jsBatch struct {
 	t       *Transport
-	before  error // the connection's last error before the batch
-	futs    []jetstream.PubAckFuture
-	last    int     // the last message sent, -1 for none
-	results []error // made at the first failure
+	before  error         // the connection's last error before the batch
+	down    chan struct{} // closed when the connection the batch went on drops
+	subjs   []string      // each message's subject; "" when not sent
+	results []error       // made at the first failure
+	sentAt  time.Time     // when the sending ended
+	done    chan struct{} // closed once every ack is in or given up on
+	id      uint64        // its number in its reply subjects; 0: none sent
+
+	// Under t.acks.mu until done is closed:
+	left int     // acks awaited, plus one while the sending goes on
+	acks []error // each message's ack: nil until it comes, then ackOK or the stream's error
 }
 
 func (b *jsBatch) fail(i int, err error) {
 	if b.results == nil {
-		b.results = make([]error, len(b.futs))
+		b.results = make([]error, len(b.subjs))
 	}
 	b.results[i] = err
 }
@@ -172,7 +182,23 @@ func (b *jsBatch) fail(i int, err error) {
 // message (the connection, Close, the context) ends the sending, and the
 // messages not sent get that error.
 func (t *Transport) startBatchJS(ctx context.Context, msgs []transport.Message) *jsBatch {
-	b := &jsBatch{t: t, before: t.nc.LastError(), futs: make([]jetstream.PubAckFuture, len(msgs)), last: -1}
+	b := &jsBatch{t: t, before: t.nc.LastError(), subjs: make([]string, len(msgs)), done: make(chan struct{})}
+	if len(msgs) == 0 {
+		return b
+	}
+	b.down = *t.down.Load()
+	if isClosedChan(b.down) {
+		b.down = nil // the watcher has not seen the reconnect yet (else check fails)
+	}
+	replies, w, err := t.startAcks(b, len(msgs))
+	if err != nil {
+		err = t.classify(ctx, err)
+		for i := range msgs {
+			b.fail(i, err)
+		}
+		return b
+	}
+	b.acks = make([]error, len(msgs))
 	streamed := "" // the last subject streamFor found a stream for
 	for i, msg := range msgs {
 		subj, err := t.check(ctx, msg)
@@ -184,14 +210,17 @@ func (t *Transport) startBatchJS(ctx context.Context, msgs []transport.Message) 
 			}
 		}
 		if err == nil {
-			b.futs[i], err = t.sendAsync(t.jsMsg(subj, msg))
-			err = t.classify(ctx, err)
+			err = t.reserve(ctx, b)
 		}
 		if err == nil {
-			b.last = i
+			if err = t.classify(ctx, t.sendJS(subj, replies[i*w:(i+1)*w], msg)); err != nil {
+				t.unreserve(b)
+			}
+		}
+		if err == nil {
+			b.subjs[i] = subj
 			continue
 		}
-		b.futs[i] = nil
 		b.fail(i, err)
 		if stopsAll(ctx, err) {
 			for j := i + 1; j < len(msgs); j++ {
@@ -200,45 +229,110 @@ func (t *Transport) startBatchJS(ctx context.Context, msgs []transport.Message) 
 			break
 		}
 	}
+	b.sentAt = time.Now()
+	t.sent(b)
 	return b
+}
+
+// sendJS hands one JetStream message to nats.go, its ack to come on reply,
+// unless Close has begun (Close waits for every call in here to return).
+func (t *Transport) sendJS(subj, reply string, msg transport.Message) error {
+	t.sendMu.RLock()
+	defer t.sendMu.RUnlock()
+	if t.closed.Load() {
+		return transport.ErrClosed
+	}
+	if len(msg.Header) == 0 {
+		return t.nc.PublishRequest(subj, reply, msg.Payload)
+	}
+	return t.nc.PublishMsg(&natsgo.Msg{Subject: subj, Reply: reply, Data: msg.Payload, Header: toNATSHeader(msg.Header)})
 }
 
 // Wait waits for every ack of the batch: nil when all came, else a
 // *transport.BatchError with each message's fate.
 func (b *jsBatch) Wait(ctx context.Context) error {
 	t := b.t
-	// Acks come back in order: waiting for the last one first means one
-	// wake-up for the batch; the loop below then mostly finds them done.
-	// A future's channels deliver once, so the last one's result is kept.
-	var lastErr error
-	if b.last >= 0 {
-		lastErr = t.waitAck(ctx, b.futs[b.last])
+	var missing error // the fate of a message sent whose ack did not come
+	if b.id != 0 {
+		if missing = t.waitBatch(ctx, b); missing != nil {
+			t.abandonAcks(b)
+		}
 	}
-	for i, fut := range b.futs {
-		if fut == nil {
+	for i, subj := range b.subjs {
+		if subj == "" {
+			continue // not sent: its fate is in results
+		}
+		err := b.acks[i]
+		switch err {
+		case ackOK:
 			continue
-		}
-		err := lastErr
-		if i != b.last {
-			err = t.waitAck(ctx, fut)
-		}
-		if err != nil {
-			if errors.Is(err, jetstream.ErrNoStreamResponse) {
-				t.streams.bySubject.Delete(fut.Msg().Subject)
+		case nil:
+			if err = missing; err == nil {
+				continue // cannot be: done is closed once every ack is in
 			}
-			subj := fut.Msg().Subject
-			b.fail(i, t.refused(ctx, b.before, subj, t.classify(ctx, err)))
 		}
+		if errors.Is(err, jetstream.ErrNoStreamResponse) {
+			t.streams.bySubject.Delete(subj)
+		}
+		b.fail(i, t.refused(ctx, b.before, subj, t.classify(ctx, err)))
 	}
-	clear(b.futs) // the futures hold the messages' payloads
 	if b.results == nil {
 		return nil
 	}
-	sent := 0
-	for b.results[sent] == nil {
-		sent++
+	return transport.ResultsError(b.results)
+}
+
+// waitBatch waits until every ack of b is in, the batch's deadline
+// (PublishTimeout after its sending ended), the context, Close giving up
+// on acks, or the connection dropping. It returns the fate of a message
+// whose ack has not come, nil when all came: an ack that has come wins
+// over the rest.
+//
+// The messages were sent: when no answer came the error matches
+// transport.ErrUnknownOutcome, and a timeout makes later publishes fail
+// fast until the link probe has settled whether the link is stalled.
+func (t *Transport) waitBatch(ctx context.Context, b *jsBatch) error {
+	select {
+	case <-b.done:
+		return nil
+	default:
 	}
-	return &transport.BatchError{Sent: sent, Results: b.results, Err: b.results[sent]}
+	timer := time.NewTimer(t.cfg.PublishTimeout - time.Since(b.sentAt))
+	defer timer.Stop()
+	var err error
+	select {
+	case <-b.done:
+		return nil
+	case <-timer.C:
+		err = jetstream.ErrAsyncPublishTimeout
+	case <-ctx.Done():
+		err = ctx.Err()
+	case <-t.abandon:
+		err = transport.ErrClosed
+	case <-b.down:
+		err = transport.UnknownOutcome(fmt.Errorf("%w before the ack arrived", errDown))
+		if t.closed.Load() {
+			err = transport.ErrClosed
+		}
+	}
+	select {
+	case <-b.done:
+		return nil
+	default:
+	}
+	switch {
+	case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, jetstream.ErrAsyncPublishTimeout):
+		// A refused publish gets no ack either, only an -ERR: that is no
+		// stall (Wait's refused turns it into ErrAuth).
+		_, subj, ok := permissionViolation(t.nc.LastError())
+		if !ok || !slices.Contains(b.subjs, subj) {
+			t.suspectStall()
+		}
+		return transport.UnknownOutcome(err)
+	case errors.Is(err, context.Canceled):
+		return transport.UnknownOutcome(err)
+	}
+	return err
 }
 
 // stopsAll reports errors after which no later message of a batch can go.

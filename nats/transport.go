@@ -57,6 +57,7 @@ type Transport struct {
 	probeWG    sync.WaitGroup // the link probe and the status recheck
 
 	streams  streamCache  // JetStream: which stream holds each subject
+	acks     jsAcks       // JetStream: the batches awaiting acks
 	subjects subjectCache // channels checked and mapped already
 
 	mu   sync.Mutex
@@ -246,11 +247,13 @@ func (t *Transport) CloseContext(ctx context.Context) error {
 		t.sendMu.Unlock()
 		// Let acks that are on their way arrive before the connection goes.
 		timer := time.NewTimer(t.cfg.PublishTimeout)
-		select {
-		case <-t.js.PublishAsyncComplete():
-		case <-timer.C:
-		case <-down:
-		case <-ctx.Done():
+		if t.awaitBatchAcks(ctx, timer.C, down) {
+			select {
+			case <-t.js.PublishAsyncComplete():
+			case <-timer.C:
+			case <-down:
+			case <-ctx.Done():
+			}
 		}
 		timer.Stop()
 		close(t.abandon)
@@ -262,6 +265,7 @@ func (t *Transport) CloseContext(ctx context.Context) error {
 			// not yet read the channel this clears (right after the first
 			// async publish).
 			t.js.CleanupPublisher()
+			t.stopAcks()
 		}
 	}
 	if !t.owned {

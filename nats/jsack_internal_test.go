@@ -1,0 +1,62 @@
+package nats
+
+import (
+	"errors"
+	"testing"
+
+	natsgo "github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+func TestParseReply(t *testing.T) {
+	const p = "_INBOX.abc."
+	for _, c := range []struct {
+		subj   string
+		id     uint64
+		idx    int
+		wantOK bool
+	}{
+		{p + "12.034", 12, 34, true},
+		{p + "1.0", 1, 0, true},
+		{p + "12", 0, 0, false},
+		{p + "12.", 0, 0, false},
+		{p + ".3", 0, 0, false},
+		{p + "1a.2", 0, 0, false},
+		{p + "1.2.3", 0, 0, false},
+		{p, 0, 0, false},
+	} {
+		id, idx, ok := parseReply(c.subj, len(p))
+		if ok != c.wantOK || ok && (id != c.id || idx != c.idx) {
+			t.Errorf("parseReply(%q) = %d, %d, %v; want %d, %d, %v", c.subj, id, idx, ok, c.id, c.idx, c.wantOK)
+		}
+	}
+}
+
+// TestAckErr: a positive ack (a duplicate too) is ackOK without decoding;
+// the rest give the errors nats.go's PublishAsync gives.
+func TestAckErr(t *testing.T) {
+	msg := func(data string) *natsgo.Msg { return &natsgo.Msg{Data: []byte(data)} }
+	noResponders := &natsgo.Msg{Header: natsgo.Header{"Status": []string{"503"}}}
+	for _, c := range []struct {
+		m    *natsgo.Msg
+		want error
+	}{
+		{msg(`{"stream":"S","seq":7}`), ackOK},
+		{msg(`{"stream":"S","domain":"hub","seq":7,"duplicate":true}`), ackOK},
+		{msg(`{"seq":7,"stream":"S"}`), ackOK},
+		{msg(`{"stream":"","seq":7}`), jetstream.ErrInvalidJSAck},
+		{msg(`{"seq":7}`), jetstream.ErrInvalidJSAck},
+		{msg(`not json`), jetstream.ErrInvalidJSAck},
+		{msg(``), jetstream.ErrInvalidJSAck},
+		{noResponders, jetstream.ErrNoStreamResponse},
+	} {
+		if got := ackErr(c.m); got != c.want {
+			t.Errorf("ackErr(%q) = %v, want %v", c.m.Data, got, c.want)
+		}
+	}
+	got := ackErr(msg(`{"error":{"code":400,"err_code":10071,"description":"wrong last sequence: 3"},"stream":"S","seq":0}`))
+	var apiErr *jetstream.APIError
+	if !errors.As(got, &apiErr) || apiErr.Code != 400 || apiErr.ErrorCode != 10071 {
+		t.Errorf("ackErr of a refusal = %#v, want the APIError", got)
+	}
+}
