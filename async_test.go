@@ -407,7 +407,7 @@ func TestAsyncHandlerCallingCloseDoesNotHangClose(t *testing.T) {
 	var once sync.Once
 	handler := func(error) {
 		once.Do(func() { close(inHandler) }) // it may be called again during cleanup
-		_ = pub.Close(context.Background()) // waits for the outer Close
+		_ = pub.Close(context.Background())  // waits for the outer Close
 	}
 	pub, _, _ = asyncOnDownBroker(t, 10, eventpub.DropNewest, eventpub.WithErrorHandler(handler))
 	publishN(t, pub, 0, 1)
