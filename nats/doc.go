@@ -38,7 +38,10 @@
 // limits retention, 24 h max age, 1 GiB max bytes, 1 replica). A subject no
 // stream captures is added to that stream when first used. Publish returns
 // once the stream acked the message; PublishBatch sends all, then waits for
-// every ack. A transport.HeaderMessageID header becomes Nats-Msg-Id, so the
+// every ack; its acks come on an inbox subscription of the driver's own
+// ("_INBOX.>" unless the connection sets another prefix), so a user with
+// JetStream publish rights needs subscribe rights there, as nats.go's
+// async publishing does. A transport.HeaderMessageID header becomes Nats-Msg-Id, so the
 // stream drops a second message with the same id within its duplicates
 // window. Subscribe uses an ordered consumer per channel that, like any
 // JetStream consumer by default, first replays what the stream holds for

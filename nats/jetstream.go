@@ -90,13 +90,24 @@ func (t *Transport) jsMsg(subj string, msg transport.Message) *natsgo.Msg {
 // whether the link is stalled.
 func (t *Transport) waitAck(ctx context.Context, fut jetstream.PubAckFuture) error {
 	err := t.awaitAck(ctx, fut)
+	if err == nil {
+		return nil
+	}
+	return t.noAck(err, func(subj string) bool { return subj == fut.Msg().Subject })
+}
+
+// noAck turns err, why an ack did not come for messages sent on the
+// subjects sentOn reports, into the publish's error: a timeout or the
+// context gives transport.ErrUnknownOutcome (the message was sent), and a
+// timeout suspects a stall, unless an -ERR refused one of those subjects
+// (a refused publish gets no ack either, only the -ERR, which the
+// caller's refused turns into ErrAuth).
+func (t *Transport) noAck(err error, sentOn func(subj string) bool) error {
 	switch {
-	case err == nil, errors.Is(err, transport.ErrUnknownOutcome):
+	case errors.Is(err, transport.ErrUnknownOutcome):
 		return err
 	case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, jetstream.ErrAsyncPublishTimeout):
-		// A refused publish gets no ack either, only an -ERR: that is no
-		// stall (the caller's refused turns it into ErrAuth).
-		if _, subj, ok := permissionViolation(t.nc.LastError()); !ok || subj != fut.Msg().Subject {
+		if _, subj, ok := permissionViolation(t.nc.LastError()); !ok || !sentOn(subj) {
 			t.suspectStall()
 		}
 		return transport.UnknownOutcome(err)
@@ -163,11 +174,11 @@ type jsBatch struct {
 	results []error       // made at the first failure
 	sentAt  time.Time     // when the sending ended
 	done    chan struct{} // closed once every ack is in or given up on
-	id      uint64        // its number in its reply subjects; 0: none sent
+	id      uint64        // its number in its reply subjects; 0: not registered (empty, or startAcks failed)
 
 	// Under t.acks.mu until done is closed:
 	left int     // acks awaited, plus one while the sending goes on
-	acks []error // each message's ack: nil until it comes, then ackOK or the stream's error
+	acks []error // each message's ack: nil when not sent, ackAwaited until it comes, then ackOK or the stream's error
 }
 
 func (b *jsBatch) fail(i int, err error) {
@@ -210,11 +221,18 @@ func (t *Transport) startBatchJS(ctx context.Context, msgs []transport.Message) 
 			}
 		}
 		if err == nil {
-			err = t.reserve(ctx, b)
+			err = t.reserve(ctx, b, i)
 		}
 		if err == nil {
+			if b.down == nil {
+				// Started during a reconnect: watch the new link once the
+				// watcher has seen it.
+				if d := *t.down.Load(); !isClosedChan(d) {
+					b.down = d
+				}
+			}
 			if err = t.classify(ctx, t.sendJS(subj, replies[i*w:(i+1)*w], msg)); err != nil {
-				t.unreserve(b)
+				t.unreserve(b, i)
 			}
 		}
 		if err == nil {
@@ -266,9 +284,11 @@ func (b *jsBatch) Wait(ctx context.Context) error {
 		switch err {
 		case ackOK:
 			continue
-		case nil:
+		case ackAwaited, nil:
 			if err = missing; err == nil {
-				continue // cannot be: done is closed once every ack is in
+				// Cannot be (done is closed once every ack is in); a
+				// message with no ack is never counted as published.
+				err = transport.UnknownOutcome(errors.New("eventpub/nats: no ack recorded"))
 			}
 		}
 		if errors.Is(err, jetstream.ErrNoStreamResponse) {
@@ -320,19 +340,7 @@ func (t *Transport) waitBatch(ctx context.Context, b *jsBatch) error {
 		return nil
 	default:
 	}
-	switch {
-	case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, jetstream.ErrAsyncPublishTimeout):
-		// A refused publish gets no ack either, only an -ERR: that is no
-		// stall (Wait's refused turns it into ErrAuth).
-		_, subj, ok := permissionViolation(t.nc.LastError())
-		if !ok || !slices.Contains(b.subjs, subj) {
-			t.suspectStall()
-		}
-		return transport.UnknownOutcome(err)
-	case errors.Is(err, context.Canceled):
-		return transport.UnknownOutcome(err)
-	}
-	return err
+	return t.noAck(err, func(subj string) bool { return slices.Contains(b.subjs, subj) })
 }
 
 // stopsAll reports errors after which no later message of a batch can go.

@@ -35,13 +35,17 @@ type jsAcks struct {
 	batches map[uint64]*jsBatch
 	next    uint64        // the last batch number given
 	pending int           // acks awaited, over all batches
-	room    chan struct{} // closed when pending drops below MaxPending
+	room    chan struct{} // closed (and dropped) whenever an ack is settled
 	idle    chan struct{} // closed when pending drops to 0
 	stopped bool          // Close has begun: no batch starts
 }
 
-// ackOK marks a message whose ack came and was positive.
-var ackOK = errors.New("eventpub/nats: acked")
+// ackOK marks a message whose ack came and was positive; ackAwaited one
+// sent and counted whose ack has not come (only such a slot takes an ack).
+var (
+	ackOK      = errors.New("eventpub/nats: acked")
+	ackAwaited = errors.New("eventpub/nats: ack awaited")
+)
 
 // startAcks registers b, subscribing to the inbox on the first call, and
 // returns the reply subjects of its n messages, as one string: message
@@ -86,8 +90,8 @@ func (t *Transport) startAcks(b *jsBatch, n int) (replies string, w int, err err
 }
 
 // reserve waits until one more ack may be awaited (MaxPending), at most
-// ackStallWait, and counts it.
-func (t *Transport) reserve(ctx context.Context, b *jsBatch) error {
+// ackStallWait, and counts it as message i's.
+func (t *Transport) reserve(ctx context.Context, b *jsBatch, i int) error {
 	a := &t.acks
 	limit := t.cfg.JetStream.MaxPending
 	a.mu.Lock()
@@ -115,15 +119,17 @@ func (t *Transport) reserve(ctx context.Context, b *jsBatch) error {
 	}
 	a.pending++
 	b.left++
+	b.acks[i] = ackAwaited
 	a.mu.Unlock()
 	return nil
 }
 
-// unreserve gives back the count of a message reserve counted that was
-// not sent after all.
-func (t *Transport) unreserve(b *jsBatch) {
+// unreserve gives back the count of message i, which reserve counted and
+// which was not sent after all.
+func (t *Transport) unreserve(b *jsBatch, i int) {
 	a := &t.acks
 	a.mu.Lock()
+	b.acks[i] = nil
 	b.left--
 	a.settled(1)
 	a.mu.Unlock()
@@ -184,8 +190,8 @@ func (t *Transport) onAck(m *natsgo.Msg) {
 		return
 	}
 	b := a.batches[id]
-	if b == nil || idx >= len(b.acks) || b.acks[idx] != nil {
-		return // given up on, or not ours
+	if b == nil || idx >= len(b.acks) || b.acks[idx] != ackAwaited {
+		return // given up on, already in, or not ours
 	}
 	b.acks[idx] = res
 	b.left--
@@ -194,6 +200,12 @@ func (t *Transport) onAck(m *natsgo.Msg) {
 		a.finish(b)
 	}
 }
+
+// maxBatchID and maxReplyIndex bound the numbers parseReply reads.
+const (
+	maxBatchID    = 1 << 62
+	maxReplyIndex = 1 << 30
+)
 
 // parseReply reads "<batch>.<index>" after the prefix of n bytes (the
 // prefix is the subscription's own: only its messages come here).
@@ -209,13 +221,18 @@ func parseReply(subj string, n int) (id uint64, idx int, ok bool) {
 		case c == '.' && dot < 0:
 			dot = i
 		case c >= '0' && c <= '9':
+			// Numbers past what the driver gives (a stray publish on the
+			// inbox) are refused before they could wrap.
 			if dot < 0 {
-				id = id*10 + uint64(c-'0')
-			} else {
-				idx = idx*10 + int(c-'0')
-				if idx > 1<<30 {
+				if id > maxBatchID/10 {
 					return 0, 0, false
 				}
+				id = id*10 + uint64(c-'0')
+			} else {
+				if idx > maxReplyIndex/10 {
+					return 0, 0, false
+				}
+				idx = idx*10 + int(c-'0')
 			}
 		default:
 			return 0, 0, false

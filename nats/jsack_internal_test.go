@@ -24,11 +24,45 @@ func TestParseReply(t *testing.T) {
 		{p + "1a.2", 0, 0, false},
 		{p + "1.2.3", 0, 0, false},
 		{p, 0, 0, false},
+		{p + "18446744073709551617.0", 0, 0, false}, // would wrap to batch 1
+		{p + "1.3000000000", 0, 0, false},           // would wrap a 32-bit int
+		{p + "1.1073741824", 1, 1 << 30, true},
 	} {
 		id, idx, ok := parseReply(c.subj, len(p))
 		if ok != c.wantOK || ok && (id != c.id || idx != c.idx) {
 			t.Errorf("parseReply(%q) = %d, %d, %v; want %d, %d, %v", c.subj, id, idx, ok, c.id, c.idx, c.wantOK)
 		}
+	}
+}
+
+// TestOnAckTakesOnlyAwaitedSlots: an ack for a message that was not sent
+// (its slot given back) or whose ack is in already changes nothing, so a
+// stray ack on the inbox cannot settle a batch early.
+func TestOnAckTakesOnlyAwaitedSlots(t *testing.T) {
+	tr := &Transport{}
+	a := &tr.acks
+	a.prefix = "P."
+	b := &jsBatch{id: 1, acks: []error{ackAwaited, nil}, left: 1, done: make(chan struct{})}
+	a.batches = map[uint64]*jsBatch{1: b}
+	a.pending = 1
+	ack := func(subj string) { tr.onAck(&natsgo.Msg{Subject: subj, Data: []byte(`{"stream":"S","seq":1}`)}) }
+
+	ack("P.1.1") // message 1 was not sent
+	if b.left != 1 || a.pending != 1 || b.acks[1] != nil {
+		t.Fatalf("an ack for a message not sent was taken: left %d, pending %d, slot %v", b.left, a.pending, b.acks[1])
+	}
+	ack("P.1.0")
+	if b.left != 0 || a.pending != 0 || b.acks[0] != ackOK {
+		t.Fatalf("the awaited ack: left %d, pending %d, slot %v", b.left, a.pending, b.acks[0])
+	}
+	select {
+	case <-b.done:
+	default:
+		t.Fatal("the batch is not done once its one awaited ack came")
+	}
+	ack("P.1.0") // a second copy: the batch is gone
+	if a.pending != 0 {
+		t.Fatalf("a second ack changed pending to %d", a.pending)
 	}
 }
 

@@ -46,7 +46,7 @@ type Transport struct {
 	// abandon is closed when Close stops waiting for JetStream acks: a
 	// publish still waiting then fails with ErrClosed.
 	abandon chan struct{}
-	sendMu  sync.RWMutex // held by sendAsync; Close takes it once to wait for those
+	sendMu  sync.RWMutex // held by sendAsync and sendJS; Close takes it once to wait for those
 
 	statusCh   chan natsgo.Status
 	watchWG    sync.WaitGroup

@@ -129,8 +129,9 @@ type pconn struct {
 	heard uint64
 }
 
-// wire is one live connection. Its fields other than c and wbuf are
-// guarded by the pconn's mu; wbuf belongs to whoever set writing.
+// wire is one live connection. Its fields other than c, wbuf, chanOf and
+// chanHead are guarded by the pconn's mu; those three belong to whoever
+// set writing.
 type wire struct {
 	pc       *pconn
 	c        net.Conn
