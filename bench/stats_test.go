@@ -164,3 +164,26 @@ func TestReplaceBetweenKeepsTheRest(t *testing.T) {
 		t.Error("a README without markers was rewritten")
 	}
 }
+
+// TestSpecsRunEveryRowOnce: the page's order picks rows by position, so a
+// row added to a driver's list must not push another one out.
+func TestSpecsRunEveryRowOnce(t *testing.T) {
+	want := map[string]int{}
+	for _, list := range [][]spec{redisSpecs(), natsSpecs(), localSpecs()} {
+		for _, s := range list {
+			want[s.what]++
+		}
+	}
+	got := map[string]int{}
+	for _, s := range specs() {
+		got[s.what]++
+	}
+	for what, n := range want {
+		if got[what] != n {
+			t.Errorf("row %q runs %d times, want %d", what, got[what], n)
+		}
+	}
+	if len(got) != len(want) {
+		t.Errorf("specs() has %d distinct rows, the lists %d", len(got), len(want))
+	}
+}
