@@ -51,7 +51,7 @@ func deleteStream(e *env, stream string) {
 func natsSpecs() []spec {
 	return []spec{{
 		what:  "NATS core Publish, 180 B, 1 goroutine",
-		short: "NATS core Publish",
+		short: "NATS core",
 		note:  "n publishes then Flush; eventpub on a connection from Open, which leaves the subject check to the driver",
 		unit:  msgPerSec,
 		needs: "nats",
@@ -66,7 +66,7 @@ func natsSpecs() []spec {
 		},
 	}, {
 		what:  "NATS core Publish on the caller's connection (New), 180 B, 1 goroutine",
-		short: "NATS core Publish, New",
+		short: "NATS core, New",
 		note:  "n publishes then Flush; nats.go checks the subject again after the driver",
 		unit:  msgPerSec,
 		needs: "nats",

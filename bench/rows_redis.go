@@ -174,7 +174,7 @@ func redisSpecs() []spec {
 		},
 	}, {
 		what:  "Redis WithAsync, 1 goroutine, until all acked",
-		short: "Redis async vs pipeline of 64",
+		short: "Redis async",
 		note:  "peers: PUBLISH pipelined 64 deep by hand with go-redis, and redis-benchmark -P 64 on one connection and on its default 50",
 		unit:  msgPerSec,
 		needs: "redis",
