@@ -232,6 +232,6 @@ func corePublishSides(e *env, tr *epnats.Transport, nc *natsgo.Conn) ([]contende
 	return []contender{
 		{"eventpub", timed(nc, func() error { return tr.Publish(ctx, msg) })},
 		{"nats.go Publish", timed(plain, func() error { return plain.Publish(subj, e.payload) })},
-		{"nats.go Publish, SkipSubjectValidation", timed(unchecked, func() error { return unchecked.Publish(subj, e.payload) })},
+		{"nats.go, SkipSubjectValidation", timed(unchecked, func() error { return unchecked.Publish(subj, e.payload) })},
 	}, func() { tr.Close(); plain.Close(); unchecked.Close() }, nil
 }
