@@ -47,6 +47,17 @@ memory); losses are in bold and stay in the table. Payloads are 180 bytes.
 	fmt.Fprintf(&b, `
 ## What each row does
 
+The rows against a peer client (Redis sync with 64 goroutines and async,
+NATS core, JetStream async, memory) also give each side's **client CPU per
+message** (µs CPU/msg, median of the rounds with its ±): the user and
+system CPU time the client spent over a round divided by its messages,
+taken with getrusage for the benchmark process itself (the client
+library's goroutines and the Go runtime included; a GC runs before each
+round) and from the child process for redis-benchmark. The broker's own CPU
+is not counted, so the figure depends less than msg/s on how much of the
+shared cores the server got; a side that batches what is waiting can still
+spend less per message when the broker is slower.
+
 - **Redis sync Publish, 64 goroutines**: each side publishes from 64
   goroutines for a fixed time; eventpub is the redis driver's `+"`Publish`"+`
   (which coalesces concurrent calls into pipelines), against go-redis

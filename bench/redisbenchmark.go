@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"os"
 	"os/exec"
 	"regexp"
 	"strconv"
@@ -39,7 +40,8 @@ func redisBenchmark(e *env, ch string, n, clients int) (c contender, ok bool) {
 	return contender{name, func() (sample, error) {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
-		out, err := exec.CommandContext(ctx, bin, args...).CombinedOutput()
+		cmd := exec.CommandContext(ctx, bin, args...)
+		out, err := cmd.CombinedOutput()
 		if err != nil {
 			return sample{}, fmt.Errorf("%s: %v", name, err) // not out: it may echo the password
 		}
@@ -48,8 +50,18 @@ func redisBenchmark(e *env, ch string, n, clients int) (c contender, ok bool) {
 			return sample{}, fmt.Errorf("%s: no \"requests per second\" in its output", name)
 		}
 		v, err := strconv.ParseFloat(string(m[len(m)-1][1]), 64)
-		return sample{value: v}, err
+		return sample{value: v, msgs: float64(n), cpu: childCPU(cmd.ProcessState)}, err
 	}}, true
+}
+
+// childCPU is the CPU time, user and system, that a child process used
+// (the client's own, while this process only waited for it); 0 when it
+// did not run.
+func childCPU(ps *os.ProcessState) time.Duration {
+	if ps == nil {
+		return 0
+	}
+	return ps.UserTime() + ps.SystemTime()
 }
 
 var rpsRE = regexp.MustCompile(`([0-9.]+) requests per second`)

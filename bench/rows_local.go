@@ -55,6 +55,7 @@ func localSpecs() []spec {
 		short: "memory vs Watermill GoChannel",
 		note:  "Watermill side sends the 180 B payload already encoded",
 		unit:  msgPerSec,
+		cpu:   true,
 		setup: func(e *env) ([]contender, func(), error) {
 			ctx := context.Background()
 			br := memory.NewBroker()
@@ -81,7 +82,7 @@ func localSpecs() []spec {
 							return sample{}, err
 						}
 					}
-					return sample{value: float64(n) / time.Since(start).Seconds()}, nil
+					return sample{value: float64(n) / time.Since(start).Seconds(), msgs: float64(n)}, nil
 				}},
 				{"Watermill GoChannel", func() (sample, error) {
 					start := time.Now()
@@ -92,7 +93,7 @@ func localSpecs() []spec {
 						m := <-msgs
 						m.Ack()
 					}
-					return sample{value: float64(n) / time.Since(start).Seconds()}, nil
+					return sample{value: float64(n) / time.Since(start).Seconds(), msgs: float64(n)}, nil
 				}},
 			}, func() { sub.Close(); pub.Close(ctx); gc.Close() }, nil
 		},

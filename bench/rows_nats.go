@@ -55,6 +55,7 @@ func natsSpecs() []spec {
 		note:  "n publishes then Flush; eventpub on a connection from Open, which leaves the subject check to the driver",
 		unit:  msgPerSec,
 		needs: "nats",
+		cpu:   true,
 		setup: func(e *env) ([]contender, func(), error) {
 			ctx, cancel := ctxFor(10 * time.Second)
 			defer cancel()
@@ -70,6 +71,7 @@ func natsSpecs() []spec {
 		note:  "n publishes then Flush; nats.go checks the subject again after the driver",
 		unit:  msgPerSec,
 		needs: "nats",
+		cpu:   true,
 		setup: func(e *env) ([]contender, func(), error) {
 			nc, err := natsgo.Connect(e.natsURL)
 			if err != nil {
@@ -92,6 +94,7 @@ func natsSpecs() []spec {
 		short: "JetStream async vs PublishAsync",
 		unit:  msgPerSec,
 		needs: "nats",
+		cpu:   true,
 		setup: func(e *env) ([]contender, func(), error) {
 			stream, subj := e.name("BENCHJS"), e.name("bench.js.")
 			tr, cleanup, err := openJetStream(e, stream, subj)
@@ -135,7 +138,7 @@ func natsSpecs() []spec {
 						if k := asyncErrs.Load(); k > 0 {
 							return sample{}, fmt.Errorf("%d of %d async publishes failed", k, n)
 						}
-						return sample{value: float64(n) / el.Seconds()}, nil
+						return sample{value: float64(n) / el.Seconds(), msgs: float64(n)}, nil
 					}},
 				}, func() {
 					nc.Close()
@@ -226,7 +229,7 @@ func corePublishSides(e *env, tr *epnats.Transport, nc *natsgo.Conn) ([]contende
 			if err := c.FlushTimeout(30 * time.Second); err != nil {
 				return sample{}, err
 			}
-			return sample{value: float64(n) / time.Since(start).Seconds()}, nil
+			return sample{value: float64(n) / time.Since(start).Seconds(), msgs: float64(n)}, nil
 		}
 	}
 	return []contender{

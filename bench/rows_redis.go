@@ -71,7 +71,7 @@ func concurrently(n int, d time.Duration, publish func(ctx context.Context) erro
 	if err, _ := firstErr.Load().(error); err != nil {
 		return sample{}, err
 	}
-	return sample{value: float64(count.Load()) / el.Seconds()}, nil
+	return sample{value: float64(count.Load()) / el.Seconds(), msgs: float64(count.Load())}, nil
 }
 
 // asyncDrain publishes n messages through an async Publisher from one
@@ -95,7 +95,7 @@ func asyncDrain(tr transport.Transport, n int, publish func(p *eventpub.Publishe
 	if m := pub.Metrics(); m.Published != uint64(n) {
 		return sample{}, fmt.Errorf("published %d of %d", m.Published, n)
 	}
-	return sample{value: float64(n) / el.Seconds()}, nil
+	return sample{value: float64(n) / el.Seconds(), msgs: float64(n)}, nil
 }
 
 // syncFor publishes from one goroutine for d and returns msg/s.
@@ -109,6 +109,7 @@ func redisSpecs() []spec {
 		short: "Redis sync, 64 goroutines",
 		unit:  msgPerSec,
 		needs: "redis",
+		cpu:   true,
 		setup: func(e *env) ([]contender, func(), error) {
 			tr, err := openRedis(e)
 			if err != nil {
@@ -178,6 +179,7 @@ func redisSpecs() []spec {
 		note:  "peers: PUBLISH pipelined 64 deep by hand with go-redis, and redis-benchmark -P 64 on one connection and on its default 50",
 		unit:  msgPerSec,
 		needs: "redis",
+		cpu:   true,
 		setup: func(e *env) ([]contender, func(), error) {
 			tr, err := openRedis(e)
 			if err != nil {
@@ -205,7 +207,7 @@ func redisSpecs() []spec {
 							return sample{}, err
 						}
 					}
-					return sample{value: float64(n) / time.Since(start).Seconds()}, nil
+					return sample{value: float64(n) / time.Since(start).Seconds(), msgs: float64(n)}, nil
 				}},
 			}
 			for _, clients := range []int{1, 50} {

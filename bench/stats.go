@@ -23,7 +23,10 @@ var (
 type Side struct {
 	Name    string
 	Samples []float64 // one per round
-	Extra   string    // e.g. "0 allocs" (from the median round)
+	// CPU is the client's CPU time per message in ns, one per round; empty
+	// when the row does not measure it.
+	CPU   []float64
+	Extra string // e.g. "0 allocs" (from the median round)
 }
 
 // Median of the side's samples (NaN when there are none).
@@ -126,10 +129,31 @@ func quantile(xs []float64, q float64) float64 {
 	return s[lo] + (pos-float64(lo))*(s[lo+1]-s[lo])
 }
 
+// formatCPU writes a client CPU time per message, given in ns, as
+// "0.61 µs CPU/msg".
+func formatCPU(ns float64) string {
+	us := ns / 1000
+	switch {
+	case math.IsNaN(us):
+		return "–"
+	case us >= 100:
+		return fmt.Sprintf("%.0f µs CPU/msg", us)
+	case us >= 10:
+		return fmt.Sprintf("%.1f µs CPU/msg", us)
+	}
+	return fmt.Sprintf("%.2f µs CPU/msg", us)
+}
+
 func sideCell(u Unit, s Side) string {
 	c := formatValue(u, s.Median())
 	if sp := spread(s.Samples); sp > 0 {
 		c += fmt.Sprintf(" ±%.0f%%", sp)
+	}
+	if len(s.CPU) > 0 {
+		c += ", " + formatCPU(median(s.CPU))
+		if sp := spread(s.CPU); sp > 0 {
+			c += fmt.Sprintf(" ±%.0f%%", sp)
+		}
 	}
 	if s.Extra != "" {
 		c += ", " + s.Extra

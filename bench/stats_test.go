@@ -4,10 +4,12 @@ import (
 	"image/png"
 	"math"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestMedian(t *testing.T) {
@@ -185,5 +187,110 @@ func TestSpecsRunEveryRowOnce(t *testing.T) {
 	}
 	if len(got) != len(want) {
 		t.Errorf("specs() has %d distinct rows, the lists %d", len(got), len(want))
+	}
+}
+
+func TestFormatCPU(t *testing.T) {
+	for ns, want := range map[float64]string{
+		610:        "0.61 µs CPU/msg",
+		3670:       "3.67 µs CPU/msg",
+		30400:      "30.4 µs CPU/msg",
+		123456:     "123 µs CPU/msg",
+		math.NaN(): "–",
+	} {
+		if got := formatCPU(ns); got != want {
+			t.Errorf("formatCPU(%v) = %q, want %q", ns, got, want)
+		}
+	}
+}
+
+func TestSideCellShowsCPUOnlyWhenMeasured(t *testing.T) {
+	s := Side{Samples: []float64{1.0e6, 1.05e6, 1.1e6}, CPU: []float64{600, 610, 620}, Extra: "x"}
+	if got, want := sideCell(msgPerSec, s), "1.05M msg/s ±2%, 0.61 µs CPU/msg ±1%, x"; got != want {
+		t.Errorf("sideCell = %q, want %q", got, want)
+	}
+	s.CPU = nil
+	if got := sideCell(msgPerSec, s); strings.Contains(got, "CPU") {
+		t.Errorf("a side without CPU samples shows %q", got)
+	}
+}
+
+// TestInterleaveCPU: a row that measures CPU takes a child's own figure
+// when the run gives one, the process's otherwise, per message, and leaves
+// rows that do not measure it alone.
+func TestInterleaveCPU(t *testing.T) {
+	burn := func() (sample, error) {
+		x := 1.0
+		for i := range 20_000_000 {
+			x += float64(i) * 1e-9
+		}
+		return sample{value: x, msgs: 1000}, nil
+	}
+	child := func() (sample, error) { return sample{value: 1, msgs: 4, cpu: 2 * time.Millisecond}, nil }
+	uncounted := func() (sample, error) { return sample{value: 1}, nil }
+	sides, err := interleave([]contender{{"burn", burn}, {"child", child}, {"uncounted", uncounted}}, 3, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := processCPU(); ok {
+		if got := sides[0].CPU; len(got) != 3 || median(got) <= 0 || median(got) > 1e9 {
+			t.Errorf("in-process CPU per message = %v, want 3 rounds of some ns up to 1 s", got)
+		}
+	}
+	if got := sides[1].CPU; !slices.Equal(got, []float64{5e5, 5e5, 5e5}) {
+		t.Errorf("child CPU per message = %v, want 2 ms / 4 = 500 µs each round", got)
+	}
+	if got := sides[2].CPU; len(got) != 0 {
+		t.Errorf("a run that counts no messages has CPU per message %v", got)
+	}
+	sides, err = interleave([]contender{{"child", child}}, 2, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := sides[0].CPU; len(got) != 0 {
+		t.Errorf("a row without cpu has CPU per message %v", got)
+	}
+}
+
+// TestProcessCPUCountsWork: busy work moves the process's CPU time by
+// about what it takes, not by a factor of 1000 either way.
+func TestProcessCPUCountsWork(t *testing.T) {
+	before, ok := processCPU()
+	if !ok {
+		t.Skip("no process CPU time here")
+	}
+	start := time.Now()
+	x := 0.0
+	for {
+		for i := range 1_000_000 {
+			x += float64(i)
+		}
+		now, _ := processCPU()
+		if now-before >= 20*time.Millisecond {
+			break
+		}
+		if time.Since(start) > 10*time.Second {
+			t.Fatalf("10 s of busy work moved the CPU time by %v", now-before)
+		}
+	}
+	if el := time.Since(start); el < 10*time.Millisecond {
+		t.Errorf("20 ms of CPU time counted within %v of wall time (x=%v)", el, x)
+	}
+}
+
+func TestChildCPU(t *testing.T) {
+	if childCPU(nil) != 0 {
+		t.Error("a child that did not run has CPU time")
+	}
+	sh, err := exec.LookPath("sh")
+	if err != nil {
+		t.Skip("no sh")
+	}
+	cmd := exec.Command(sh, "-c", "i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done")
+	if err := cmd.Run(); err != nil {
+		t.Fatal(err)
+	}
+	if d := childCPU(cmd.ProcessState); d <= 0 || d > time.Minute {
+		t.Errorf("a shell loop used %v of CPU", d)
 	}
 }
