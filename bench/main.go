@@ -12,8 +12,8 @@
 // It is a module of its own so that its peers stay out of the library's
 // go.mod; its replace directive makes it measure the checkout it sits in.
 // `go test ./...` at the repository root does not descend into it; its
-// own tests (the median, ratio and table code) run with
-// `cd bench && go test ./...`.
+// own tests (the statistics, the table, the CPU figures and the row
+// list) run with `cd bench && go test ./...`.
 //
 // Brokers: Redis at -redis (EVENTPUB_REDIS_URL, default
 // redis://127.0.0.1:6379/0) and NATS with JetStream at -nats
