@@ -77,7 +77,7 @@ func writeChart(path, title string, rows []Row) error {
 		} else {
 			loss[j] = v
 		}
-		names[j] = b.label
+		names[j] = "   " + b.label // room: the axis measures labels a little short
 		labels.XYs[j] = plotter.XY{X: v, Y: float64(j)}
 		labels.Labels[j] = fmt.Sprintf("  %.2f×  ", b.ratio)
 		lo, hi = min(lo, v), max(hi, v)
