@@ -57,3 +57,20 @@ func TestFIFOMatchesASlice(t *testing.T) {
 		t.Fatalf("an empty FIFO keeps %d segments", len(f.segs))
 	}
 }
+
+// TestPreferredBatchSize: a preferred size above the default is kept to
+// an eighth of the capacity, never below the default; one below the
+// default is taken as it is.
+func TestPreferredBatchSize(t *testing.T) {
+	for _, c := range []struct{ p, capacity, want int }{
+		{7, 1000, 7},
+		{1024, 2000, DefaultMaxBatch}, // an eighth is 250
+		{1024, 4000, 500},
+		{1024, 20000, 1024},
+		{DefaultMaxBatch + 1, 100, DefaultMaxBatch},
+	} {
+		if got := preferredBatch(c.p, c.capacity); got != c.want {
+			t.Errorf("preferredBatch(%d, %d) = %d, want %d", c.p, c.capacity, got, c.want)
+		}
+	}
+}

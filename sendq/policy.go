@@ -51,7 +51,10 @@ const (
 // BatchSizer is implemented by a transport that sends batches of another
 // size best: a Queue whose Config.MaxBatch is zero makes its batches of
 // up to PreferredBatch messages (when it is at least 1) instead of
-// DefaultMaxBatch.
+// DefaultMaxBatch. A size above DefaultMaxBatch is kept to an eighth of
+// the capacity, but not below DefaultMaxBatch: a batch being sent cannot
+// be dropped, so a larger one would leave DropOldest less to drop while
+// the broker is down.
 type BatchSizer interface {
 	PreferredBatch() int
 }

@@ -92,7 +92,7 @@ func New(t transport.Transport, cfg Config) (*Queue, error) {
 	if cfg.MaxBatch == 0 {
 		cfg.MaxBatch = DefaultMaxBatch
 		if bs, ok := t.(BatchSizer); ok && bs.PreferredBatch() > 0 {
-			cfg.MaxBatch = bs.PreferredBatch()
+			cfg.MaxBatch = preferredBatch(bs.PreferredBatch(), cfg.Capacity)
 		}
 	}
 	if cfg.ErrorEvery == 0 {
@@ -249,6 +249,18 @@ func (q *Queue) signalRoom() {
 
 // maxBatch bounds a batch so that DropOldest finds a waiting message to
 // drop while a batch is being sent.
+// preferredBatch is the batch size a transport's PreferredBatch p gives a
+// queue of the capacity: a size above DefaultMaxBatch is kept to an eighth
+// of the capacity (never below DefaultMaxBatch), since a batch being sent
+// cannot be dropped: during an outage, DropOldest then still finds as many
+// messages to drop as with the default size.
+func preferredBatch(p, capacity int) int {
+	if p <= DefaultMaxBatch {
+		return p
+	}
+	return max(DefaultMaxBatch, min(p, capacity/8))
+}
+
 func (q *Queue) maxBatch() int {
 	return max(1, min(q.cfg.MaxBatch, q.cfg.Capacity/2))
 }

@@ -156,16 +156,23 @@ func TestWindowKeepsOrderWithBatchesInFlight(t *testing.T) {
 }
 
 // sized is a starter that prefers batches of 7 (sendq.BatchSizer).
-type sized struct{ *starter }
+type sized struct {
+	*starter
+	n int
+}
 
-func (sized) PreferredBatch() int { return 7 }
+func (s sized) PreferredBatch() int { return s.n }
 
 // TestPreferredBatch: a transport's PreferredBatch sizes the batches when
-// Config.MaxBatch is zero; a MaxBatch given wins.
+// Config.MaxBatch is zero; a MaxBatch given wins (how a size above the
+// default is kept: TestPreferredBatchSize).
 func TestPreferredBatch(t *testing.T) {
-	for _, c := range []struct{ maxBatch, want int }{{0, 7}, {3, 3}} {
+	for _, c := range []struct{ preferred, capacity, maxBatch, want int }{
+		{7, 1000, 0, 7},
+		{7, 1000, 3, 3},
+	} {
 		s := &starter{gate: make(chan struct{})}
-		q, err := sendq.New(sized{s}, sendq.Config{Capacity: 1000, MaxBatch: c.maxBatch})
+		q, err := sendq.New(sized{s, c.preferred}, sendq.Config{Capacity: c.capacity, MaxBatch: c.maxBatch})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -179,7 +186,7 @@ func TestPreferredBatch(t *testing.T) {
 		largest := s.largest
 		s.mu.Unlock()
 		if largest != c.want {
-			t.Errorf("MaxBatch %d: largest batch %d, want %d", c.maxBatch, largest, c.want)
+			t.Errorf("PreferredBatch %d, Capacity %d, MaxBatch %d: largest batch %d, want %d", c.preferred, c.capacity, c.maxBatch, largest, c.want)
 		}
 		stored, _, _ := s.snapshot()
 		checkOrder(t, stored, n)
