@@ -33,10 +33,10 @@ func goroutinesIn(fn string) int {
 }
 
 // TestCloseDuringFirstPublish: Close while a Transport's first JetStream
-// publish is on its way leaves none of nats.go's ack goroutines behind.
-// (nats.go's CleanupPublisher strands the status watcher its first async
-// publish starts when it runs before that goroutine has begun; Close must
-// not let it.)
+// publish is on its way ends that publish with nil or ErrClosed and leaves
+// none of nats.go's async-publish goroutines behind. (The driver matches
+// its acks itself; should nats.go's async publisher come back, its status
+// watcher, which CleanupPublisher can strand, must not outlive Close.)
 func TestCloseDuringFirstPublish(t *testing.T) {
 	srv := brokertest.StartNATS(t)
 	stream := streamName(t, srv.URL())

@@ -146,10 +146,10 @@ type JetStreamConfig struct {
 	// then delivers new messages, which is what makes JetStream mode
 	// Persistent. StartNew gives pub/sub behaviour (new messages only).
 	Start Start
-	// MaxPending caps acks awaited at once by PublishBatch and the batches
-	// StartBatch has started (eventpub's async queue keeps up to 4096 in
-	// flight); a send past it waits a moment for acks, then fails with
-	// transport.ErrUnavailable. Default 4096.
+	// MaxPending caps acks awaited at once by Publish, PublishBatch and
+	// the batches StartBatch has started, all together (eventpub's async
+	// queue keeps up to 4096 in flight); a send past it waits a moment for
+	// acks, then fails with transport.ErrUnavailable. Default 4096.
 	MaxPending int
 }
 

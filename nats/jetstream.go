@@ -16,11 +16,6 @@ import (
 // their acks, one at a time or in batches (the batches' acks: jsack.go).
 // The stream itself: stream.go.
 
-// noRetry stops nats.go from re-sending a message by itself after Publish
-// has returned (the caller may reuse the payload by then); the driver
-// retries once itself, while it still holds the payload.
-var noRetry = []jetstream.PublishOpt{jetstream.WithRetryAttempts(0)}
-
 // publishJS publishes one message and waits for its ack. A "no stream"
 // answer (the subject was dropped from the stream by another client's
 // update) re-adds the subject and tries once more.
@@ -34,10 +29,7 @@ func (t *Transport) publishJS(ctx context.Context, msg transport.Message) error 
 		if _, err := t.streamFor(ctx, subj); err != nil {
 			return t.refused(ctx, before, subj, err)
 		}
-		fut, err := t.sendAsync(t.jsMsg(subj, msg))
-		if err == nil {
-			err = t.waitAck(ctx, fut)
-		}
+		err := t.publishOneJS(ctx, subj, msg)
 		if attempt == 0 && errors.Is(err, jetstream.ErrNoStreamResponse) {
 			t.streams.bySubject.Delete(subj)
 			continue
@@ -47,6 +39,48 @@ func (t *Transport) publishJS(ctx context.Context, msg transport.Message) error 
 		}
 		return nil
 	}
+}
+
+// publishOneJS sends msg on subj as a batch of one (jsack.go) and waits
+// for its ack; it returns the error unclassified.
+func (t *Transport) publishOneJS(ctx context.Context, subj string, msg transport.Message) error {
+	b := &jsBatch{t: t, done: make(chan struct{})}
+	b.subjs, b.acks = b.subj1[:], b.ack1[:]
+	b.down = *t.down.Load()
+	if isClosedChan(b.down) {
+		b.down = nil // the watcher has not seen the reconnect yet (else check fails)
+	}
+	reply, _, err := t.startAcks(b, 1)
+	if err != nil {
+		return err
+	}
+	err = t.reserve(ctx, b, 0)
+	if err == nil {
+		if b.down == nil {
+			if d := *t.down.Load(); !isClosedChan(d) {
+				b.down = d
+			}
+		}
+		if err = t.sendJS(subj, reply, msg); err != nil {
+			t.unreserve(b, 0)
+		}
+	}
+	b.sentAt = time.Now()
+	t.sent(b)
+	if err != nil {
+		return err
+	}
+	b.subjs[0] = subj
+	if missing := t.waitBatch(ctx, b); missing != nil {
+		t.abandonAcks(b)
+		if ack := b.acks[0]; ack == ackAwaited || ack == nil {
+			return missing
+		}
+	}
+	if ack := b.acks[0]; ack != ackOK {
+		return ack
+	}
+	return nil
 }
 
 // refused returns err, a classified failure to publish on subj, or the
@@ -61,39 +95,6 @@ func (t *Transport) refused(ctx context.Context, before error, subj string, err 
 		}
 	}
 	return err
-}
-
-// sendAsync hands m to nats.go's async JetStream publisher unless Close
-// has begun. Close waits for every call in here to return before it stops
-// waiting for acks and closes the connection: nats.go's first async publish
-// starts a goroutine that waits for the connection's status, and one that
-// started as the connection closed would wait for good.
-func (t *Transport) sendAsync(m *natsgo.Msg) (jetstream.PubAckFuture, error) {
-	t.sendMu.RLock()
-	defer t.sendMu.RUnlock()
-	if t.closed.Load() {
-		return nil, transport.ErrClosed
-	}
-	return t.js.PublishMsgAsync(m, noRetry...)
-}
-
-func (t *Transport) jsMsg(subj string, msg transport.Message) *natsgo.Msg {
-	return &natsgo.Msg{Subject: subj, Data: msg.Payload, Header: toNATSHeader(msg.Header)}
-}
-
-// waitAck waits for fut's ack, the context, or the connection to drop. An
-// ack that has already arrived wins over a context that has ended.
-//
-// The message was sent: when no answer came (a timeout, the context, the
-// connection dropped) the error matches transport.ErrUnknownOutcome, and a
-// timeout makes later publishes fail fast until the link probe has settled
-// whether the link is stalled.
-func (t *Transport) waitAck(ctx context.Context, fut jetstream.PubAckFuture) error {
-	err := t.awaitAck(ctx, fut)
-	if err == nil {
-		return nil
-	}
-	return t.noAck(err, func(subj string) bool { return subj == fut.Msg().Subject })
 }
 
 // noAck turns err, why an ack did not come for messages sent on the
@@ -117,49 +118,6 @@ func (t *Transport) noAck(err error, sentOn func(subj string) bool) error {
 	return err
 }
 
-// awaitAck waits for fut's ack, the context, the connection to drop or
-// Close to give up on acks.
-func (t *Transport) awaitAck(ctx context.Context, fut jetstream.PubAckFuture) error {
-	// Each of Ok and Err makes a channel: most acks have come by now, so
-	// ask Ok alone first.
-	ok := fut.Ok()
-	select {
-	case <-ok:
-		return nil
-	default:
-	}
-	fail := fut.Err()
-	select {
-	case <-ok:
-		return nil
-	case err := <-fail:
-		return err
-	default:
-	}
-	down := *t.down.Load()
-	if isClosedChan(down) {
-		if t.nc.Status() != natsgo.CONNECTED {
-			return transport.Unavailable(errDown)
-		}
-		down = nil // the watcher has not seen the reconnect yet
-	}
-	select {
-	case <-ok:
-		return nil
-	case err := <-fail:
-		return err
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.abandon:
-		return transport.ErrClosed
-	case <-down:
-		if t.closed.Load() {
-			return transport.ErrClosed
-		}
-		return transport.UnknownOutcome(fmt.Errorf("%w before the ack arrived", errDown))
-	}
-}
-
 // publishBatchJS sends every message, then waits for every ack.
 func (t *Transport) publishBatchJS(ctx context.Context, msgs []transport.Message) error {
 	return t.startBatchJS(ctx, msgs).Wait(ctx)
@@ -179,6 +137,10 @@ type jsBatch struct {
 	// Under t.acks.mu until done is closed:
 	left int     // acks awaited, plus one while the sending goes on
 	acks []error // each message's ack: nil when not sent, ackAwaited until it comes, then ackOK or the stream's error
+
+	// A single Publish's subjs and acks, spared two allocations.
+	subj1 [1]string
+	ack1  [1]error
 }
 
 func (b *jsBatch) fail(i int, err error) {

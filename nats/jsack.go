@@ -21,7 +21,7 @@ import (
 // PublishMsgAsync this spares, per message, an options struct, a message
 // copy, a future with its channels, an ack timer and a JSON decode: a
 // batch has one deadline, and a plain ack is recognised without decoding.
-// Single publishes (publishJS) still use nats.go's futures.
+// A single Publish (publishJS) is a batch of one.
 
 // ackStallWait is how long a send past MaxPending waits for room before it
 // fails with ErrUnavailable (nats.go's default stall wait).
@@ -245,8 +245,8 @@ func parseReply(subj string, n int) (id uint64, idx int, ok bool) {
 // next.
 var plainAck = []byte(`{"stream":"`)
 
-// ackErr returns ackOK for a positive ack, else the error as nats.go's
-// PublishAsync gives it.
+// ackErr returns ackOK for a positive ack, else the error nats.go's
+// jetstream package gives for such an ack.
 func ackErr(m *natsgo.Msg) error {
 	if len(m.Data) == 0 {
 		if m.Header.Get("Status") == "503" {
@@ -276,9 +276,9 @@ func ackErr(m *natsgo.Msg) error {
 }
 
 // awaitBatchAcks waits, after Close has begun, until every batch's acks
-// are in, limit fires, down is closed or ctx ends; it reports whether
-// the acks are in. No batch starts after it.
-func (t *Transport) awaitBatchAcks(ctx context.Context, limit <-chan time.Time, down <-chan struct{}) bool {
+// (a single Publish's among them) are in, limit fires, down is closed or
+// ctx ends. No batch starts after it.
+func (t *Transport) awaitBatchAcks(ctx context.Context, limit <-chan time.Time, down <-chan struct{}) {
 	a := &t.acks
 	a.mu.Lock()
 	a.stopped = true
@@ -291,16 +291,14 @@ func (t *Transport) awaitBatchAcks(ctx context.Context, limit <-chan time.Time, 
 	}
 	a.mu.Unlock()
 	if idle == nil {
-		return true
+		return
 	}
 	select {
 	case <-idle:
-		return true
 	case <-limit:
 	case <-down:
 	case <-ctx.Done():
 	}
-	return false
 }
 
 // stopAcks drops the inbox subscription (on the caller's connection,

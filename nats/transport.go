@@ -46,7 +46,7 @@ type Transport struct {
 	// abandon is closed when Close stops waiting for JetStream acks: a
 	// publish still waiting then fails with ErrClosed.
 	abandon chan struct{}
-	sendMu  sync.RWMutex // held by sendAsync and sendJS; Close takes it once to wait for those
+	sendMu  sync.RWMutex // held by sendJS; Close takes it once to wait for those
 
 	statusCh   chan natsgo.Status
 	watchWG    sync.WaitGroup
@@ -112,9 +112,7 @@ func newTransport(nc *natsgo.Conn, cfg Config, owned bool) (*Transport, error) {
 	t.watchWG.Add(1)
 	go t.watch()
 	if cfg.JetStream != nil {
-		js, err := jetstream.New(nc,
-			jetstream.WithPublishAsyncMaxPending(cfg.JetStream.MaxPending),
-			jetstream.WithPublishAsyncTimeout(cfg.PublishTimeout))
+		js, err := jetstream.New(nc)
 		if err != nil {
 			t.stopWatch()
 			return nil, t.classify(nil, err)
@@ -247,24 +245,12 @@ func (t *Transport) CloseContext(ctx context.Context) error {
 		t.sendMu.Unlock()
 		// Let acks that are on their way arrive before the connection goes.
 		timer := time.NewTimer(t.cfg.PublishTimeout)
-		if t.awaitBatchAcks(ctx, timer.C, down) {
-			select {
-			case <-t.js.PublishAsyncComplete():
-			case <-timer.C:
-			case <-down:
-			case <-ctx.Done():
-			}
-		}
+		t.awaitBatchAcks(ctx, timer.C, down)
 		timer.Stop()
 		close(t.abandon)
 		if !t.owned {
 			// Drop the reply subscription for acks from the caller's
-			// connection. On an owned connection, closing it below does
-			// that and ends nats.go's status watcher for acks; calling
-			// this as well could strand that watcher for good if it has
-			// not yet read the channel this clears (right after the first
-			// async publish).
-			t.js.CleanupPublisher()
+			// connection; closing an owned connection below does that.
 			t.stopAcks()
 		}
 	}
