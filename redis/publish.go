@@ -147,8 +147,7 @@ func (t *Transport) checkBatch(ctx context.Context, msgs []transport.Message) (r
 			}
 		}
 		if err == nil && len(m.Payload) > t.cfg.MaxPayload {
-			err = transport.Invalid(transport.ErrPayloadTooLarge,
-				"redis: payload is %d bytes, over MaxPayload %d", len(m.Payload), t.cfg.MaxPayload)
+			err = t.payloadErr(len(m.Payload))
 		}
 		if err == nil {
 			some = true
@@ -224,10 +223,14 @@ func (t *Transport) check(ctx context.Context, msg *transport.Message) error {
 		return err
 	}
 	if len(msg.Payload) > t.cfg.MaxPayload {
-		return transport.Invalid(transport.ErrPayloadTooLarge,
-			"redis: payload is %d bytes, over MaxPayload %d", len(msg.Payload), t.cfg.MaxPayload)
+		return t.payloadErr(len(msg.Payload))
 	}
 	return t.downErr()
+}
+
+// payloadErr refuses a payload of n bytes, over MaxPayload.
+func (t *Transport) payloadErr(n int) error {
+	return transport.Invalid(transport.ErrPayloadTooLarge, "redis: payload is %d bytes, over MaxPayload %d", n, t.cfg.MaxPayload)
 }
 
 func (t *Transport) verb() string {
