@@ -42,6 +42,29 @@ func (f *fifo) pushFront(e entry) {
 	f.n++
 }
 
+// popFrontTo moves up to k entries from the front to the end of dst, in
+// order, and returns dst: a segment's run at a time, as popFront would
+// one by one.
+func (f *fifo) popFrontTo(dst []entry, k int) []entry {
+	for k > 0 && f.n > 0 {
+		s := f.segs[0]
+		run := min(k, f.n, segLen-f.head)
+		dst = append(dst, s[f.head:f.head+run]...)
+		clear(s[f.head : f.head+run])
+		f.head += run
+		f.n -= run
+		k -= run
+		if f.head == segLen || f.n == 0 {
+			segments.Put(s)
+			n := copy(f.segs, f.segs[1:])
+			f.segs[n] = nil
+			f.segs = f.segs[:n]
+			f.head = 0
+		}
+	}
+	return dst
+}
+
 // popFront removes and returns the front entry; f must not be empty.
 func (f *fifo) popFront() entry {
 	s := f.segs[0]

@@ -6,7 +6,7 @@ import (
 	"testing"
 )
 
-// TestFIFOMatchesASlice: random pushes at both ends and pops, across
+// TestFIFOMatchesASlice: random pushes at both ends, pops and bulk pops, across
 // segment boundaries, keep the order a plain slice keeps.
 func TestFIFOMatchesASlice(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
@@ -30,6 +30,20 @@ func TestFIFOMatchesASlice(t *testing.T) {
 				f.pushFront(e)
 				model = append([]string{e.channel}, model...)
 			}
+		case op == 9:
+			// a short bulk pop, sometimes longer than what is held
+			k := r.IntN(4)
+			got := f.popFrontTo([]entry{{channel: "kept"}}, k)
+			want := min(k, len(model))
+			if len(got) != 1+want || got[0].channel != "kept" {
+				t.Fatalf("step %d: popFrontTo(%d) of %d gave %d entries after the one kept", step, k, len(model), len(got)-1)
+			}
+			for i, e := range got[1:] {
+				if e.channel != model[i] {
+					t.Fatalf("step %d: popFrontTo entry %d = %s, want %s", step, i, e.channel, model[i])
+				}
+			}
+			model = model[want:]
 		case len(model) > 0:
 			if got := f.popFront().channel; got != model[0] {
 				t.Fatalf("step %d: popFront = %s, want %s", step, got, model[0])
@@ -46,6 +60,19 @@ func TestFIFOMatchesASlice(t *testing.T) {
 	}
 	if maxLen < 4*segLen {
 		t.Fatalf("the FIFO held at most %d entries, too few to span segments", maxLen)
+	}
+	// Drain by long bulk pops, which cross segments, then one at a time.
+	for len(model) > segLen {
+		got := f.popFrontTo(nil, segLen+segLen/3)
+		for i, e := range got {
+			if e.channel != model[i] {
+				t.Fatalf("draining: popFrontTo entry %d = %s, want %s", i, e.channel, model[i])
+			}
+		}
+		model = model[len(got):]
+		if f.n != len(model) {
+			t.Fatalf("draining: n = %d, want %d", f.n, len(model))
+		}
 	}
 	for len(model) > 0 {
 		if got := f.popFront().channel; got != model[0] {

@@ -241,6 +241,14 @@ func (q *Queue) popFront() entry {
 	return q.fifo.popFront()
 }
 
+// takeFront moves up to k entries from the front of the FIFO to the end
+// of q.batch. Caller holds mu.
+func (q *Queue) takeFront(k int) {
+	had := len(q.batch)
+	q.batch = q.fifo.popFrontTo(q.batch, k)
+	q.n -= len(q.batch) - had
+}
+
 // signalRoom wakes every pusher blocked for room. Caller holds mu.
 func (q *Queue) signalRoom() {
 	close(q.room)

@@ -66,9 +66,7 @@ func (q *Queue) run() {
 		}
 		windowed := w != nil && !single
 		if len(q.batch) == 0 && !windowed {
-			for k := min(q.n, q.maxBatch()); k > 0; k-- {
-				q.batch = append(q.batch, q.popFront())
-			}
+			q.takeFront(q.maxBatch())
 		}
 		batch := q.batch
 		depth := q.n + len(q.batch)

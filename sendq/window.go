@@ -89,9 +89,7 @@ func (w *window) fill() bool {
 			return false
 		}
 		if len(q.batch) == w.n {
-			for k := min(q.n, maxBatch, limit-w.n); k > 0; k-- {
-				q.batch = append(q.batch, q.popFront())
-			}
+			q.takeFront(min(maxBatch, limit-w.n))
 		}
 		next := q.batch[w.n:]
 		next = next[:min(len(next), maxBatch)]
