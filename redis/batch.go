@@ -114,6 +114,18 @@ func (b *pbatch) wait(ctx context.Context) []error {
 	return results
 }
 
+// finish sets the outcomes of rs, a run of b's requests, to reps and
+// wakes b's caller if they were the last: as each one's finish would, with
+// one count for the run.
+func (b *pbatch) finish(rs []*preq, reps []error) {
+	for i, r := range rs {
+		r.payload, r.err = nil, reps[i]
+	}
+	if b.left.Add(-int32(len(rs))) == 0 {
+		b.done <- struct{}{}
+	}
+}
+
 // sameErr returns n outcomes, each err.
 func sameErr(n int, err error) []error {
 	results := make([]error, n)

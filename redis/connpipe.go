@@ -423,10 +423,18 @@ func (w *wire) readLoop() {
 			// (a batch's requests wake one caller, at its last reply)
 			k := 0
 			for ; i < len(woken) && k < wakeChunk; i++ {
-				if woken[i].batch == nil {
+				b := woken[i].batch
+				if b == nil {
 					k++
+					woken[i].finish(reps[i])
+					continue
 				}
-				woken[i].finish(reps[i])
+				j := i + 1
+				for j < len(woken) && woken[j].batch == b {
+					j++
+				}
+				b.finish(woken[i:j], reps[i:j])
+				i = j - 1
 			}
 			if k > 0 {
 				// The callers just woken often publish again at once: let
