@@ -20,7 +20,8 @@ import (
 // options say, and with the client's timeouts. Each caller queues its
 // request; whoever writes next copies every queued request into one buffer
 // and writes it at once, and one reader goroutine a connection parses the
-// replies in order and wakes the callers. Writes never wait for replies,
+// replies in order and wakes the callers (waking itself once for many
+// replies when many are owed: lowat.go). Writes never wait for replies,
 // so requests stream while earlier replies are still on their way.
 //
 // A lone caller (nothing queued or in flight, no other lone caller) makes
@@ -129,9 +130,9 @@ type pconn struct {
 	heard uint64
 }
 
-// wire is one live connection. Its fields other than c, wbuf, chanOf and
-// chanHead are guarded by the pconn's mu; those three belong to whoever
-// set writing.
+// wire is one live connection. Its fields other than c, wbuf, chanOf,
+// chanHead and wake are guarded by the pconn's mu; wbuf, chanOf and
+// chanHead belong to whoever set writing, and wake to the reader.
 type wire struct {
 	pc       *pconn
 	c        net.Conn
@@ -146,6 +147,8 @@ type wire struct {
 	chanOf   string
 	chanHead []byte
 	failed   bool
+	// wake: how many reply bytes the reader waits for (lowat.go).
+	wake rcvLowat
 }
 
 // standaloneOptions returns the options to dial client's server for
@@ -306,7 +309,7 @@ func (pc *pconn) dial() {
 		fail(q, err)
 		return
 	}
-	w := &wire{pc: pc, c: c}
+	w := &wire{pc: pc, c: c, wake: newRcvLowat(c)}
 	pc.cur = w
 	// pc.closed is false: Close has not reached t.wg.Wait yet.
 	t.wg.Add(1)
@@ -390,6 +393,10 @@ func (w *wire) readLoop() {
 	for {
 		reps = reps[:0]
 		rep, err := readReply(br)
+		if err != nil && w.wake.resume(err) {
+			_ = w.c.SetReadDeadline(time.Now().Add(pc.p.readTimeout))
+			continue
+		}
 		if err != nil {
 			w.fail(err)
 			return
@@ -418,7 +425,9 @@ func (w *wire) readLoop() {
 			_ = w.c.SetReadDeadline(time.Time{})
 		}
 		w.delivering = true
+		left := w.inflight.n
 		pc.mu.Unlock()
+		w.wake.set(wakeAfter(left, br.Buffered()))
 		for i := 0; i < len(woken); {
 			// (a batch's requests wake one caller, at its last reply)
 			k := 0

@@ -2,6 +2,7 @@ package redis
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"net"
@@ -89,17 +90,27 @@ func parseReply(line []byte) error {
 	return errProtocol
 }
 
-// readReply reads one reply from r.
+// readReply reads one reply from r. A read error leaves in r what it
+// holds of the reply, so that reading can go on after the reader extends
+// a deadline that passed (lowat.go).
 func readReply(r *bufio.Reader) (error, error) {
-	line, err := r.ReadSlice('\n')
-	if err != nil {
-		return nil, err
+	for {
+		buf, _ := r.Peek(r.Buffered())
+		if i := bytes.IndexByte(buf, '\n'); i >= 0 {
+			rep := parseReply(buf[:i+1])
+			if rep == errProtocol {
+				return nil, errProtocol
+			}
+			_, _ = r.Discard(i + 1)
+			return rep, nil
+		}
+		if len(buf) == r.Size() {
+			return nil, bufio.ErrBufferFull
+		}
+		if _, err := r.Peek(len(buf) + 1); err != nil {
+			return nil, err
+		}
 	}
-	rep := parseReply(line)
-	if rep == errProtocol {
-		return nil, errProtocol
-	}
-	return rep, nil
 }
 
 // readBuffered appends to reps the replies r holds whole already, so

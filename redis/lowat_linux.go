@@ -1,0 +1,78 @@
+//go:build linux
+
+package redis
+
+import (
+	"errors"
+	"net"
+	"os"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// rcvLowat sets SO_RCVLOWAT on a TCP connection (lowat.go); on other
+// connections, and where the kernel refuses it, it does nothing.
+type rcvLowat struct {
+	rc  syscall.RawConn // set once, before the reader starts
+	cur int             // the reader's
+	off bool            // the reader's: the kernel refused it
+}
+
+func newRcvLowat(c net.Conn) rcvLowat {
+	tc, ok := c.(*net.TCPConn)
+	if !ok {
+		return rcvLowat{} // TLS counts bytes the reader does not see; Unix sockets ignore it
+	}
+	rc, err := tc.SyscallConn()
+	if err != nil {
+		return rcvLowat{}
+	}
+	return rcvLowat{rc: rc, cur: 1}
+}
+
+// set makes the kernel wake the reader once n bytes are in. Only the
+// reader calls it.
+func (l *rcvLowat) set(n int) {
+	if l.rc == nil || l.off || n == l.cur {
+		return
+	}
+	var err error
+	if cerr := l.rc.Control(func(fd uintptr) {
+		err = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVLOWAT, n)
+	}); cerr != nil || err != nil {
+		if l.cur == 1 {
+			l.off = true // not supported (or closed): wake at every byte from now on
+		}
+		return // else try again at the next read: the wait may not be left high
+	}
+	l.cur = n
+}
+
+// pending reports whether bytes are in that the reader has not read. Any
+// goroutine may call it.
+func (l *rcvLowat) pending() bool {
+	if l.rc == nil {
+		return false
+	}
+	n := 0
+	if err := l.rc.Control(func(fd uintptr) {
+		n, _ = unix.IoctlGetInt(int(fd), unix.SIOCINQ)
+	}); err != nil {
+		return false
+	}
+	return n > 0
+}
+
+// resume reports whether err, the reader's read error, is its read
+// deadline passing while it waited for more than a byte with bytes in:
+// replies are coming, only slower than the wait assumed, so this is no
+// stall. It then makes the reader wake at the next byte again; the
+// caller extends the deadline and reads on.
+func (l *rcvLowat) resume(err error) bool {
+	if l.cur <= 1 || !errors.Is(err, os.ErrDeadlineExceeded) || !l.pending() {
+		return false
+	}
+	l.set(1)
+	return true
+}
