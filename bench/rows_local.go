@@ -140,10 +140,11 @@ func localSpecs() []spec {
 func specs() []spec {
 	var all []spec
 	r, n := redisSpecs(), natsSpecs()
-	// The rows first: Redis sync 64 and async, NATS core (Open,
+	// The rows first: Redis sync 64 and async (and async with the
+	// whole burst queued), NATS core (Open,
 	// New), JetStream async; then the local rows, the async ÷ sync rows and
 	// the single-caller sync rows.
-	all = append(all, r[0], r[2], n[0], n[1], n[2])
+	all = append(all, r[0], r[2], r[4], n[0], n[1], n[2])
 	all = append(all, localSpecs()...)
 	all = append(all, r[3], n[4], r[1], n[3])
 	return all

@@ -119,7 +119,7 @@ func natsSpecs() []spec {
 			stall := jetstream.WithStallWait(30 * time.Second)
 			return []contender{
 					{"eventpub", func() (sample, error) {
-						return asyncDrain(tr, n, func(p *eventpub.Publisher) error { return p.Publish(ctx, subj, e.payload) })
+						return asyncDrain(tr, n, asyncCapacity, func(p *eventpub.Publisher) error { return p.Publish(ctx, subj, e.payload) })
 					}},
 					{"jetstream PublishAsync + PublishAsyncComplete", func() (sample, error) {
 						asyncErrs.Store(0)
