@@ -11,7 +11,12 @@ package redis
 // a line of at least minReply bytes, so n replies owed, of which buffered
 // bytes are already read, bring at least n*minReply-buffered more. The
 // reader is never left waiting for bytes that will not come; a closed or
-// reset connection and the read deadline wake it as before.
+// reset connection and the read deadline wake it as before. Replies that
+// come slower than the read timeout allows for the bytes it waits for are
+// no stall: when the deadline passes with bytes in, the reader goes back
+// to waking at every byte and reads on (rcvLowat.resume), and a caller
+// whose deadline passes does not fail the connection as stalled while
+// reply bytes wait unread (rcvLowat.pending).
 //
 // With few replies owed (a synchronous caller's, or a few dozen callers')
 // the reader wakes at the first byte, as a latency-bound caller wants.
