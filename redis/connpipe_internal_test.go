@@ -14,18 +14,17 @@ import (
 	"github.com/eventpub/eventpub/transport"
 )
 
-// fakeServer accepts connections on a loopback port and answers each
-// request it reads with reply(request's first line after the verb); an
-// empty reply answers nothing. It returns the address and the requests'
-// channel names as they arrived.
-func fakeServer(t *testing.T, reply func(channel string) string) (addr string, seen func() []string) {
+// loopbackServer accepts connections on a loopback port and calls serve
+// with each, on a goroutine of wg's (serve may start more on wg); the
+// test's cleanup closes the listener and every connection and waits for
+// them. It returns the address.
+func loopbackServer(t *testing.T, serve func(c net.Conn, wg *sync.WaitGroup)) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	var mu sync.Mutex
-	var chans []string
 	var conns []net.Conn
 	var wg sync.WaitGroup
 	wg.Go(func() {
@@ -37,28 +36,7 @@ func fakeServer(t *testing.T, reply func(channel string) string) (addr string, s
 			mu.Lock()
 			conns = append(conns, c)
 			mu.Unlock()
-			wg.Go(func() {
-				r := bufio.NewReader(c)
-				for {
-					// *3, $n, verb, $n, channel, $n, payload
-					var lines [7]string
-					for i := range lines {
-						l, err := r.ReadString('\n')
-						if err != nil {
-							return
-						}
-						lines[i] = strings.TrimSuffix(l, "\r\n")
-					}
-					mu.Lock()
-					chans = append(chans, lines[4])
-					mu.Unlock()
-					if rep := reply(lines[4]); rep != "" {
-						if _, err := c.Write([]byte(rep)); err != nil {
-							return
-						}
-					}
-				}
-			})
+			wg.Go(func() { serve(c, &wg) })
 		}
 	})
 	t.Cleanup(func() {
@@ -70,7 +48,40 @@ func fakeServer(t *testing.T, reply func(channel string) string) (addr string, s
 		mu.Unlock()
 		wg.Wait()
 	})
-	return ln.Addr().String(), func() []string {
+	return ln.Addr().String()
+}
+
+// fakeServer accepts connections on a loopback port and answers each
+// request it reads with reply(request's first line after the verb); an
+// empty reply answers nothing. It returns the address and the requests'
+// channel names as they arrived.
+func fakeServer(t *testing.T, reply func(channel string) string) (addr string, seen func() []string) {
+	t.Helper()
+	var mu sync.Mutex
+	var chans []string
+	addr = loopbackServer(t, func(c net.Conn, _ *sync.WaitGroup) {
+		r := bufio.NewReader(c)
+		for {
+			// *3, $n, verb, $n, channel, $n, payload
+			var lines [7]string
+			for i := range lines {
+				l, err := r.ReadString('\n')
+				if err != nil {
+					return
+				}
+				lines[i] = strings.TrimSuffix(l, "\r\n")
+			}
+			mu.Lock()
+			chans = append(chans, lines[4])
+			mu.Unlock()
+			if rep := reply(lines[4]); rep != "" {
+				if _, err := c.Write([]byte(rep)); err != nil {
+					return
+				}
+			}
+		}
+	})
+	return addr, func() []string {
 		mu.Lock()
 		defer mu.Unlock()
 		return append([]string(nil), chans...)

@@ -48,71 +48,44 @@ func TestWakeAfter(t *testing.T) {
 // still wake for the last bytes.
 func trickleServer(t *testing.T, piece int, pause time.Duration) (addr string, requests *atomic.Int64) {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
 	requests = new(atomic.Int64)
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	var conns []net.Conn
-	wg.Go(func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-			var owed atomic.Int64 // reply bytes not written yet
-			gone := make(chan struct{})
-			wg.Go(func() {
-				defer close(gone)
-				r := bufio.NewReader(c)
-				for {
-					for range 7 { // *3, $n, verb, $n, channel, $n, payload
-						if _, err := r.ReadString('\n'); err != nil {
-							return
-						}
-					}
-					requests.Add(1)
-					owed.Add(3)
-				}
-			})
-			wg.Go(func() {
-				stream := bytes.Repeat([]byte("+\r\n"), piece/3+2)
-				off := 0
-				for {
-					n := min(int(owed.Load()), piece)
-					if n == 0 {
-						select {
-						case <-gone:
-							return
-						case <-time.After(50 * time.Microsecond):
-						}
-						continue
-					}
-					if _, err := c.Write(stream[off : off+n]); err != nil {
+	addr = loopbackServer(t, func(c net.Conn, wg *sync.WaitGroup) {
+		var owed atomic.Int64 // reply bytes not written yet
+		gone := make(chan struct{})
+		wg.Go(func() {
+			stream := bytes.Repeat([]byte("+\r\n"), piece/3+2)
+			off := 0
+			for {
+				n := min(int(owed.Load()), piece)
+				if n == 0 {
+					select {
+					case <-gone:
 						return
+					case <-time.After(50 * time.Microsecond):
 					}
-					owed.Add(-int64(n))
-					off = (off + n) % 3
-					time.Sleep(pause)
+					continue
 				}
-			})
+				if _, err := c.Write(stream[off : off+n]); err != nil {
+					return
+				}
+				owed.Add(-int64(n))
+				off = (off + n) % 3
+				time.Sleep(pause)
+			}
+		})
+		defer close(gone)
+		r := bufio.NewReader(c)
+		for {
+			for range 7 { // *3, $n, verb, $n, channel, $n, payload
+				if _, err := r.ReadString('\n'); err != nil {
+					return
+				}
+			}
+			requests.Add(1)
+			owed.Add(3)
 		}
 	})
-	t.Cleanup(func() {
-		_ = ln.Close()
-		mu.Lock()
-		for _, c := range conns {
-			_ = c.Close()
-		}
-		mu.Unlock()
-		wg.Wait()
-	})
-	return ln.Addr().String(), requests
+	return addr, requests
 }
 
 // A batch deep enough for the reader to wait for many replies at once is

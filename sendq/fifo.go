@@ -51,16 +51,8 @@ func (f *fifo) popFrontTo(dst []entry, k int) []entry {
 		run := min(k, f.n, segLen-f.head)
 		dst = append(dst, s[f.head:f.head+run]...)
 		clear(s[f.head : f.head+run])
-		f.head += run
-		f.n -= run
 		k -= run
-		if f.head == segLen || f.n == 0 {
-			segments.Put(s)
-			n := copy(f.segs, f.segs[1:])
-			f.segs[n] = nil
-			f.segs = f.segs[:n]
-			f.head = 0
-		}
+		f.advance(run)
 	}
 	return dst
 }
@@ -70,16 +62,22 @@ func (f *fifo) popFront() entry {
 	s := f.segs[0]
 	e := s[f.head]
 	s[f.head] = entry{}
-	f.head++
-	f.n--
+	f.advance(1)
+	return e
+}
+
+// advance drops the n front entries of the front segment, cleared
+// already, and gives the segment back once it is used up.
+func (f *fifo) advance(n int) {
+	f.head += n
+	f.n -= n
 	if f.head == segLen || f.n == 0 {
 		// The front segment is used up (or the FIFO empty, and then
 		// its slots from head on are clear too): give it back.
-		segments.Put(s)
-		n := copy(f.segs, f.segs[1:])
-		f.segs[n] = nil
-		f.segs = f.segs[:n]
+		segments.Put(f.segs[0])
+		k := copy(f.segs, f.segs[1:])
+		f.segs[k] = nil
+		f.segs = f.segs[:k]
 		f.head = 0
 	}
-	return e
 }
