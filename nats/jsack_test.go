@@ -131,6 +131,38 @@ func TestJetStreamBatchStalledLink(t *testing.T) {
 	waitFor(t, "the link to be back", func() bool { return tr.PublishBatch(ctxT(t), batchOf(ch, 12, 1)) == nil })
 }
 
+// TestJetStreamPublishSharesMaxPending: a single Publish counts against
+// the same MaxPending as batches: with every slot taken by a batch whose
+// acks a stalled link holds up, Publish waits a moment for room and fails
+// as not sent (ErrUnavailable, not ErrUnknownOutcome), and the batch's
+// messages, sent, end as ErrUnknownOutcome.
+func TestJetStreamPublishSharesMaxPending(t *testing.T) {
+	srv := brokertest.StartNATS(t)
+	proxy := faultproxy.Start(t, strings.TrimPrefix(srv.URL(), "nats://"))
+	tr := open(t, "nats://"+proxy.Addr()+"?publish_timeout=1s",
+		nats.WithJetStream(nats.JetStreamConfig{Stream: streamName(t, srv.URL()), MaxPending: 4}))
+	ch := "shared-" + unique()
+	if err := tr.PublishBatch(ctxT(t), batchOf(ch, 0, 1)); err != nil {
+		t.Fatal(err)
+	}
+	proxy.Stall()
+	p := tr.StartBatch(ctxT(t), batchOf(ch, 1, 4))
+	err := tr.Publish(ctxT(t), transport.Message{Channel: ch, Payload: []byte("alone")})
+	if !errors.Is(err, transport.ErrUnavailable) || errors.Is(err, transport.ErrUnknownOutcome) {
+		t.Fatalf("Publish with MaxPending taken by a batch: %v, want ErrUnavailable, not sent", err)
+	}
+	res := transport.BatchResults(p.Wait(ctxT(t)), 4)
+	for i, r := range res {
+		if !errors.Is(r, transport.ErrUnknownOutcome) {
+			t.Fatalf("batch Results[%d] = %v, want ErrUnknownOutcome (all: %v)", i, r, res)
+		}
+	}
+	if res == nil {
+		t.Fatal("the batch was confirmed over a stalled link")
+	}
+	proxy.Pass()
+}
+
 // TestCloseWaitsForBatchAcks: Close lets the acks of a batch on its way
 // arrive before it closes the connection, so the batch is confirmed.
 func TestCloseWaitsForBatchAcks(t *testing.T) {
