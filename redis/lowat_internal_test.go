@@ -118,7 +118,7 @@ func TestDeepBatchRepliesTrickleIn(t *testing.T) {
 // reply it had.
 func TestSlowRepliesAreNoStall(t *testing.T) {
 	addr, _ := trickleServer(t, 2, 3*time.Millisecond) // a reply each 4.5ms, in pieces
-	tr := openFake(t, addr, WithReadTimeout(150*time.Millisecond))
+	tr := openFake(t, addr, WithReadTimeout(300*time.Millisecond))
 	msgs := make([]transport.Message, 400) // about 2s of replies, in 1 KiB waits of 1.5s
 	for i := range msgs {
 		msgs[i] = msg("c")
@@ -126,7 +126,7 @@ func TestSlowRepliesAreNoStall(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if err := tr.PublishBatch(ctx, msgs); err != nil {
-		t.Fatalf("a batch answered a reply each 4.5ms with a 150ms read timeout: %v", err)
+		t.Fatalf("a batch answered a reply each 4.5ms with a 300ms read timeout: %v", err)
 	}
 	if err := tr.downErr(); err != nil {
 		t.Fatalf("slow replies marked Redis down: %v", err)
