@@ -223,7 +223,12 @@ func (c *Config) setDefaults() {
 	c.ConnectTimeout = cmp.Or(c.ConnectTimeout, DefaultConnectTimeout)
 	c.ReconnectWait = cmp.Or(c.ReconnectWait, DefaultReconnectWait)
 	c.SubscriptionBuffer = cmp.Or(c.SubscriptionBuffer, DefaultSubscriptionBuffer)
-	if js := c.JetStream; js != nil {
+	if c.JetStream != nil {
+		// A copy of its own: the caller's JetStreamConfig (one option or
+		// Config used for several transports) is never written to.
+		js := new(JetStreamConfig)
+		*js = *c.JetStream
+		c.JetStream = js
 		js.Stream = cmp.Or(js.Stream, DefaultStream)
 		js.MaxAge = cmp.Or(js.MaxAge, DefaultMaxAge)
 		js.MaxBytes = cmp.Or(js.MaxBytes, DefaultMaxBytes)

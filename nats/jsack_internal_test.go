@@ -94,3 +94,25 @@ func TestAckErr(t *testing.T) {
 		t.Errorf("ackErr of a refusal = %#v, want the APIError", got)
 	}
 }
+
+// TestDefaultsLeaveTheCallersJetStreamConfig: filling in defaults gives
+// the transport a JetStreamConfig of its own, so that one WithJetStream
+// option or WithConfig used for several transports is not written to
+// while another reads it (a data race when a second Open ran beside a
+// first one publishing).
+func TestDefaultsLeaveTheCallersJetStreamConfig(t *testing.T) {
+	shared := &JetStreamConfig{Stream: "S"}
+	opt := WithJetStream(JetStreamConfig{Stream: "S"})
+	var a, b, c Config
+	opt(&a)
+	opt(&b)
+	WithConfig(Config{JetStream: shared})(&c)
+	a.setDefaults()
+	c.setDefaults()
+	if a.JetStream.MaxPending != DefaultMaxPending || c.JetStream.MaxPending != DefaultMaxPending {
+		t.Fatalf("defaults not filled in: %+v, %+v", *a.JetStream, *c.JetStream)
+	}
+	if b.JetStream.MaxPending != 0 || shared.MaxPending != 0 || shared.MaxAge != 0 {
+		t.Fatalf("filling in one transport's defaults changed the option's or caller's JetStreamConfig: %+v, %+v", *b.JetStream, *shared)
+	}
+}
