@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"sync"
 	"testing"
@@ -78,6 +79,22 @@ func (c *collector) markerCount() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.markers
+}
+
+// waitForSeq waits until sequence number seq arrived or timeout passed,
+// then stops and returns what arrived.
+func (c *collector) waitForSeq(seq int, timeout time.Duration) []int {
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		c.mu.Lock()
+		got := slices.Contains(c.seqs, seq)
+		c.mu.Unlock()
+		if got {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return c.waitFor(0, 0)
 }
 
 // waitForSet is waitFor that counts distinct sequence numbers, so
