@@ -165,7 +165,7 @@ func (pc *pconn) giveUpBatch(ctx context.Context, b *pbatch) {
 	inflight := int(b.left.Load()) - withdrawn
 	var stalled *wire
 	if w := pc.cur; w != nil && !w.failed && inflight > 0 && pc.heard == b.heard &&
-		errors.Is(ctx.Err(), context.DeadlineExceeded) && !w.wake.pending() {
+		errors.Is(ctx.Err(), context.DeadlineExceeded) && !w.wake.nudge() {
 		stalled = w
 	}
 	pc.mu.Unlock()

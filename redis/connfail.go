@@ -45,7 +45,7 @@ func (pc *pconn) giveUp(ctx context.Context, r *preq, heard uint64) error {
 	}
 	var stalled *wire
 	if w := pc.cur; w != nil && !w.failed && w.inflight.n > 0 && pc.heard == heard &&
-		errors.Is(ctx.Err(), context.DeadlineExceeded) && !w.wake.pending() {
+		errors.Is(ctx.Err(), context.DeadlineExceeded) && !w.wake.nudge() {
 		stalled = w
 	}
 	pc.mu.Unlock()

@@ -91,6 +91,24 @@ func (f *fifo) push(r *preq) {
 	f.n++
 }
 
+// frontRun returns how many requests from the front belong to the same
+// caller (the front's batch), at most limit: 1 for a single caller's, 0
+// when f is empty.
+func (f *fifo) frontRun(limit int) int {
+	if f.n == 0 {
+		return 0
+	}
+	b := f.buf[f.head].batch
+	if b == nil {
+		return 1
+	}
+	k := 1
+	for k < f.n && k < limit && f.buf[(f.head+k)&(len(f.buf)-1)].batch == b {
+		k++
+	}
+	return k
+}
+
 func (f *fifo) pop() *preq {
 	r := f.buf[f.head]
 	f.buf[f.head] = nil
@@ -148,7 +166,7 @@ type wire struct {
 	chanHead []byte
 	failed   bool
 	// wake: how many reply bytes the reader waits for (lowat.go).
-	wake rcvLowat
+	wake *rcvLowat
 }
 
 // standaloneOptions returns the options to dial client's server for
@@ -425,9 +443,9 @@ func (w *wire) readLoop() {
 			_ = w.c.SetReadDeadline(time.Time{})
 		}
 		w.delivering = true
-		left := w.inflight.n
+		owed := w.inflight.frontRun(lowatMax/minReply + 1)
 		pc.mu.Unlock()
-		w.wake.set(wakeAfter(left, br.Buffered()))
+		w.wake.set(wakeAfter(owed))
 		for i := 0; i < len(woken); {
 			// (a batch's requests wake one caller, at its last reply)
 			k := 0

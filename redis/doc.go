@@ -31,11 +31,11 @@
 // and replies overlap (at most [Config.MaxPipeline] commands a write).
 // Each caller still gets its own reply. PublishBatch (and the async
 // queue's batches) go on the same connections, written at once behind
-// what is queued, several batches in flight. With hundreds of replies
-// owed, the reader is woken for a few thousand bytes of them at a time
-// rather than for each of Redis's writes (SO_RCVLOWAT, on Linux): about
-// 40% less client CPU per message for an async publisher in
-// BenchmarkCompareAsync/async (async_bench_test.go). go-redis
+// what is queued, several batches in flight. While a batch waits for
+// hundreds of replies, the reader is woken for up to a few thousand bytes
+// of them at a time rather than for each of Redis's writes (SO_RCVLOWAT,
+// on Linux): about 25% less client CPU per message for an async publisher
+// in BenchmarkCompareAsync/async (async_bench_test.go). go-redis
 // hooks added to the client still see each of these PUBLISH commands
 // (# Hooks). A Cluster or Sentinel client, or one with a credentials
 // provider or an OnConnect hook, publishes through go-redis pipelines

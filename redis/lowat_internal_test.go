@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -21,23 +22,24 @@ func TestWakeAfter(t *testing.T) {
 	if err := parseReply([]byte("+\r\n"[1:])); err != errProtocol {
 		t.Errorf("a line shorter than minReply is taken as a reply: %v", err)
 	}
-	for _, c := range []struct{ owed, buffered, want int }{
-		{0, 0, 1},
-		{1, 2, 1},
-		{lowatFrom - 1, 0, 1}, // a few callers: wake at the first byte
-		{lowatFrom, 0, lowatFrom * minReply / lowatStep * lowatStep},
-		{300, 0, 768},   // 900 bytes at least, down to a step
-		{300, 2, 768},   // 898
-		{300, 133, 512}, // 767
-		{5000, 0, lowatMax},
-		{5000, 2, lowatMax},
-		{lowatFrom, lowatFrom*minReply - 1, 1}, // never 0, never more than owed
+	for _, c := range []struct{ owed, want int }{
+		{0, 1},
+		{1, 1},
+		{lowatFrom - 1, 1}, // a small batch, a single caller: wake at the first byte
+		{lowatFrom, 128},   // 190 at least, down to a step
+		{256, 704},         // 766
+		{300, 896},         // 898
+		{1366, lowatMax},   // 4096 exactly
+		{5000, lowatMax},
 	} {
-		if got := wakeAfter(c.owed, c.buffered); got != c.want {
-			t.Errorf("wakeAfter(%d, %d) = %d, want %d", c.owed, c.buffered, got, c.want)
+		got := wakeAfter(c.owed)
+		if got != c.want {
+			t.Errorf("wakeAfter(%d) = %d, want %d", c.owed, got, c.want)
 		}
-		if got := wakeAfter(c.owed, c.buffered); c.owed > 0 && got > max(1, c.owed*minReply-c.buffered) {
-			t.Errorf("wakeAfter(%d, %d) = %d: more bytes than the replies owed bring", c.owed, c.buffered, got)
+		// The first reply incomplete (at least its '\n' to come) and each
+		// other one whole, as short as replies get: never more than that.
+		if least := 1 + (c.owed-1)*minReply; c.owed > 0 && got > max(1, least) {
+			t.Errorf("wakeAfter(%d) = %d: more bytes than %d replies bring after a partial first one (%d)", c.owed, got, c.owed, least)
 		}
 	}
 }
@@ -95,13 +97,9 @@ func TestDeepBatchRepliesTrickleIn(t *testing.T) {
 	addr, requests := trickleServer(t, 61, 20*time.Microsecond)
 	tr := openFake(t, addr, WithReadTimeout(time.Minute))
 	for _, n := range []int{lowatFrom, 700, 3000} {
-		msgs := make([]transport.Message, n)
-		for i := range msgs {
-			msgs[i] = msg("c")
-		}
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 		before := requests.Load()
-		err := tr.PublishBatch(ctx, msgs)
+		err := tr.PublishBatch(ctx, batchOf(n))
 		cancel()
 		if err != nil {
 			t.Fatalf("batch of %d: %v (the reader waited for bytes that never came?)", n, err)
@@ -119,16 +117,107 @@ func TestDeepBatchRepliesTrickleIn(t *testing.T) {
 func TestSlowRepliesAreNoStall(t *testing.T) {
 	addr, _ := trickleServer(t, 2, 3*time.Millisecond) // a reply each 4.5ms, in pieces
 	tr := openFake(t, addr, WithReadTimeout(300*time.Millisecond))
-	msgs := make([]transport.Message, 400) // about 2s of replies, in 1 KiB waits of 1.5s
-	for i := range msgs {
-		msgs[i] = msg("c")
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if err := tr.PublishBatch(ctx, msgs); err != nil {
+	// 400 replies: about 2s of them, in waits of 1.7s
+	if err := tr.PublishBatch(ctx, batchOf(400)); err != nil {
 		t.Fatalf("a batch answered a reply each 4.5ms with a 300ms read timeout: %v", err)
 	}
 	if err := tr.downErr(); err != nil {
 		t.Fatalf("slow replies marked Redis down: %v", err)
+	}
+}
+
+func batchOf(n int) []transport.Message {
+	msgs := make([]transport.Message, n)
+	for i := range msgs {
+		msgs[i] = msg("c")
+	}
+	return msgs
+}
+
+// readRequests reads PUBLISH requests from r, calling each with the count
+// read so far, until r fails.
+func readRequests(r *bufio.Reader, each func(n int)) {
+	for n := 1; ; n++ {
+		for range 7 { // *3, $n, verb, $n, channel, $n, payload
+			if _, err := r.ReadString('\n'); err != nil {
+				return
+			}
+		}
+		each(n)
+	}
+}
+
+// A batch whose replies are all in wakes its caller, though the batch
+// behind it still owes many replies: Redis answers the first batch in a
+// few writes, then pauses (a slow command, a fork) before the second.
+func TestAnsweredBatchWakesItsCaller(t *testing.T) {
+	addr := loopbackServer(t, func(c net.Conn, _ *sync.WaitGroup) {
+		readRequests(bufio.NewReader(c), func(n int) {
+			switch n {
+			case 300:
+				for range 10 { // a few dozen replies a write, as Redis does
+					_, _ = c.Write(bytes.Repeat([]byte(":1\r\n"), 30))
+					time.Sleep(time.Millisecond)
+				}
+			case 600:
+				time.Sleep(300 * time.Millisecond)
+				_, _ = c.Write(bytes.Repeat([]byte(":1\r\n"), 300))
+			}
+		})
+	})
+	tr := openFake(t, addr)
+	a, b := tr.cp.startBatch(batchOf(300)), tr.cp.startBatch(batchOf(300))
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	if errs := a.wait(ctx); errs != nil {
+		t.Errorf("the first batch, answered within milliseconds, failed while the second waited: %v", errs[0])
+	}
+	if errs := b.wait(context.Background()); errs != nil {
+		t.Errorf("the second batch: %v", errs[0])
+	}
+}
+
+// A server that answers part of a deep pipeline and then hangs is found
+// stalled by the callers' deadlines, though a few of its replies wait
+// unread for the reader, which expects more: the first deadline wakes the
+// reader for them, the next one finds no progress.
+func TestPartAnsweredThenHangIsAStall(t *testing.T) {
+	addr := loopbackServer(t, func(c net.Conn, wg *sync.WaitGroup) {
+		readRequests(bufio.NewReader(c), func(n int) {
+			if n <= 300 {
+				_, _ = c.Write([]byte(":1\r\n"))
+			}
+			if n == 300 {
+				wg.Go(func() {
+					time.Sleep(300 * time.Millisecond)
+					_, _ = c.Write(bytes.Repeat([]byte(":1\r\n"), 5))
+				})
+			}
+		})
+	})
+	tr := openFake(t, addr, WithReadTimeout(time.Minute), WithBackoff(time.Hour, time.Hour))
+	done := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		done <- tr.PublishBatch(ctx, batchOf(600))
+	}()
+	time.Sleep(time.Second) // 300 answered, 5 more, then nothing
+	for try := range 3 {
+		ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+		err := tr.PublishBatch(ctx, batchOf(10))
+		cancel()
+		if errors.Is(tr.downErr(), transport.ErrUnavailable) || errors.Is(err, transport.ErrUnavailable) {
+			t.Logf("found stalled at try %d: %v", try, tr.downErr())
+			break
+		}
+		if try == 2 {
+			t.Errorf("3 batches timed out on a hung server and Redis is not marked down (last: %v)", err)
+		}
+	}
+	if err := <-done; err == nil {
+		t.Error("the batch left unanswered succeeded")
 	}
 }
