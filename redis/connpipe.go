@@ -410,7 +410,9 @@ func (w *wire) readLoop() {
 	var woken []*preq
 	for {
 		reps = reps[:0]
+		w.wake.reading(true)
 		rep, err := readReply(br)
+		w.wake.reading(false)
 		if err != nil && w.wake.resume(err) {
 			_ = w.c.SetReadDeadline(time.Now().Add(pc.p.readTimeout))
 			continue

@@ -21,8 +21,9 @@ package redis
 // reader goes back to waking at every byte and reads on
 // (rcvLowat.resume). A caller whose own deadline passes with no reply read
 // since it queued judges the connection stalled, as before, unless the
-// reader is waiting for more bytes than are in: then it wakes the reader
-// for what is in (rcvLowat.nudge), and the next caller's deadline judges.
+// reader sleeps in a read waiting for more bytes than are in: then it
+// wakes the reader for what is in (rcvLowat.nudge), and the next caller's
+// deadline judges.
 //
 // With few replies owed by the first caller in line (a synchronous
 // caller's, a small batch's) the reader wakes at the first byte.

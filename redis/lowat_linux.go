@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net"
 	"os"
+	"sync"
 	"sync/atomic"
 	"syscall"
 
@@ -15,14 +16,19 @@ import (
 // rcvLowat sets SO_RCVLOWAT on a TCP connection (lowat.go); on other
 // connections, and where the kernel refuses it, it does nothing.
 type rcvLowat struct {
-	rc  syscall.RawConn // set once, before the reader starts
-	cur atomic.Int32    // the wait set last; nudge lowers it to 1
-	off bool            // the reader's: the kernel refused it
+	rc syscall.RawConn // set once, before the reader starts
+	// mu makes setting the wait and recording it one step, for the
+	// reader's set and a caller's nudge alike.
+	mu  sync.Mutex
+	cur int  // the wait the kernel has
+	off bool // the kernel refused it: wake at every byte
+	// inRead: the reader is in readReply, where it sleeps on the wait
+	// (not, say, in a write).
+	inRead atomic.Bool
 }
 
 func newRcvLowat(c net.Conn) *rcvLowat {
-	l := &rcvLowat{}
-	l.cur.Store(1)
+	l := &rcvLowat{cur: 1}
 	tc, ok := c.(*net.TCPConn)
 	if !ok {
 		return l // TLS counts bytes the reader does not see; Unix sockets ignore it
@@ -36,16 +42,21 @@ func newRcvLowat(c net.Conn) *rcvLowat {
 // set makes the kernel wake the reader once n bytes are in. Only the
 // reader calls it.
 func (l *rcvLowat) set(n int) {
-	if l.rc == nil || l.off || int32(n) == l.cur.Load() {
+	if l.rc == nil {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.off || n == l.cur {
 		return
 	}
 	if !l.setsockopt(n) {
-		if l.cur.Load() == 1 {
+		if l.cur == 1 {
 			l.off = true // not supported (or closed): wake at every byte from now on
 		}
 		return // else try again at the next read: the wait may not be left high
 	}
-	l.cur.Store(int32(n))
+	l.cur = n
 }
 
 func (l *rcvLowat) setsockopt(n int) bool {
@@ -56,26 +67,30 @@ func (l *rcvLowat) setsockopt(n int) bool {
 	return cerr == nil && err == nil
 }
 
-// nudge reports whether the reader waits for more than a byte while
-// bytes are in; it then makes the kernel wake the reader for them (the
-// kernel wakes a reader whose wait is lowered below what is in). Any
-// goroutine may call it.
+// reading tells whether the reader is in readReply; only the reader
+// calls it.
+func (l *rcvLowat) reading(in bool) { l.inRead.Store(in) }
+
+// nudge reports whether the reader sleeps on a wait of more than a byte,
+// in readReply, while bytes are in; it then lowers the wait to 1, which
+// makes the kernel wake the reader for them. Any goroutine may call it.
 func (l *rcvLowat) nudge() bool {
-	if l.rc == nil || l.cur.Load() <= 1 || !l.pending() {
+	if l.rc == nil || !l.inRead.Load() {
+		return false // a reader elsewhere (in a write, say) is not woken by bytes
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.cur <= 1 || !l.pending() {
 		return false
 	}
 	if l.setsockopt(1) {
-		l.cur.Store(1)
+		l.cur = 1
 	}
 	return true
 }
 
-// pending reports whether bytes are in that the reader has not read. Any
-// goroutine may call it.
+// pending reports whether bytes are in that the reader has not read.
 func (l *rcvLowat) pending() bool {
-	if l.rc == nil {
-		return false
-	}
 	n := 0
 	if err := l.rc.Control(func(fd uintptr) {
 		n, _ = unix.IoctlGetInt(int(fd), unix.SIOCINQ)
@@ -91,7 +106,13 @@ func (l *rcvLowat) pending() bool {
 // stall. It then makes the reader wake at the next byte again; the
 // caller extends the deadline and reads on.
 func (l *rcvLowat) resume(err error) bool {
-	if l.cur.Load() <= 1 || !errors.Is(err, os.ErrDeadlineExceeded) || !l.pending() {
+	if l.rc == nil || !errors.Is(err, os.ErrDeadlineExceeded) {
+		return false
+	}
+	l.mu.Lock()
+	raised := l.cur > 1
+	l.mu.Unlock()
+	if !raised || !l.pending() {
 		return false
 	}
 	l.set(1)

@@ -10,5 +10,6 @@ type rcvLowat struct{}
 func newRcvLowat(net.Conn) *rcvLowat { return &rcvLowat{} }
 
 func (*rcvLowat) set(int)           {}
+func (*rcvLowat) reading(bool)      {}
 func (*rcvLowat) nudge() bool       { return false }
 func (*rcvLowat) resume(error) bool { return false }
