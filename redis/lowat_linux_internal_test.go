@@ -17,21 +17,7 @@ import (
 // the reader's next set(1) would be skipped and it would sleep for bytes
 // that never come.
 func TestSetAndNudgeAgree(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	c, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	s, err := ln.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	c, s := tcpPair(t)
 	if _, err := s.Write([]byte(":1\r\n")); err != nil { // bytes in, never read
 		t.Fatal(err)
 	}
@@ -66,21 +52,7 @@ func TestSetAndNudgeAgree(t *testing.T) {
 // readReply on a raised wait with bytes in: a reader stuck elsewhere (in
 // a write) is not woken by bytes, so the caller must judge the stall.
 func TestNudgeOnlyWakesAReaderInRead(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	c, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	s, err := ln.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	c, s := tcpPair(t)
 	l := newRcvLowat(c)
 	l.set(2944)
 	l.reading(true)
@@ -102,4 +74,26 @@ func TestNudgeOnlyWakesAReaderInRead(t *testing.T) {
 	if l.cur != 1 {
 		t.Fatalf("after nudge the wait is %d, want 1", l.cur)
 	}
+}
+
+// tcpPair returns both ends of a loopback TCP connection, closed when the
+// test ends.
+func tcpPair(t *testing.T) (client, server net.Conn) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	client, err = net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = client.Close() })
+	server, err = ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = server.Close() })
+	return client, server
 }
