@@ -46,21 +46,14 @@ func (t *Transport) publishJS(ctx context.Context, msg transport.Message) error 
 func (t *Transport) publishOneJS(ctx context.Context, subj string, msg transport.Message) error {
 	b := &jsBatch{t: t, done: make(chan struct{})}
 	b.subjs, b.acks = b.subj1[:], b.ack1[:]
-	b.down = *t.down.Load()
-	if isClosedChan(b.down) {
-		b.down = nil // the watcher has not seen the reconnect yet (else check fails)
-	}
+	b.watchLink()
 	reply, _, err := t.startAcks(b, 1)
 	if err != nil {
 		return err
 	}
 	err = t.reserve(ctx, b, 0)
 	if err == nil {
-		if b.down == nil {
-			if d := *t.down.Load(); !isClosedChan(d) {
-				b.down = d
-			}
-		}
+		b.watchLink()
 		if err = t.sendJS(subj, reply, msg); err != nil {
 			t.unreserve(b, 0)
 		}
@@ -143,6 +136,19 @@ type jsBatch struct {
 	ack1  [1]error
 }
 
+// watchLink makes b watch the current link for a drop (b.down), unless it
+// does already. During a reconnect the watcher has not seen yet (the
+// channel of the old link is closed) it leaves b.down nil, to be set by a
+// later call once the new link's channel is there: a batch started then
+// watches the new link from its first message sent after.
+func (b *jsBatch) watchLink() {
+	if b.down == nil {
+		if d := *b.t.down.Load(); !isClosedChan(d) {
+			b.down = d
+		}
+	}
+}
+
 func (b *jsBatch) fail(i int, err error) {
 	if b.results == nil {
 		b.results = make([]error, len(b.subjs))
@@ -159,10 +165,7 @@ func (t *Transport) startBatchJS(ctx context.Context, msgs []transport.Message) 
 	if len(msgs) == 0 {
 		return b
 	}
-	b.down = *t.down.Load()
-	if isClosedChan(b.down) {
-		b.down = nil // the watcher has not seen the reconnect yet (else check fails)
-	}
+	b.watchLink()
 	replies, w, err := t.startAcks(b, len(msgs))
 	if err != nil {
 		err = t.classify(ctx, err)
@@ -186,13 +189,7 @@ func (t *Transport) startBatchJS(ctx context.Context, msgs []transport.Message) 
 			err = t.reserve(ctx, b, i)
 		}
 		if err == nil {
-			if b.down == nil {
-				// Started during a reconnect: watch the new link once the
-				// watcher has seen it.
-				if d := *t.down.Load(); !isClosedChan(d) {
-					b.down = d
-				}
-			}
+			b.watchLink()
 			if err = t.classify(ctx, t.sendJS(subj, replies[i*w:(i+1)*w], msg)); err != nil {
 				t.unreserve(b, i)
 			}
