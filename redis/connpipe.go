@@ -150,7 +150,8 @@ type pconn struct {
 
 // wire is one live connection. Its fields other than c, wbuf, chanOf,
 // chanHead and wake are guarded by the pconn's mu; wbuf, chanOf and
-// chanHead belong to whoever set writing, and wake to the reader.
+// chanHead belong to whoever set writing, and wake guards itself (the
+// reader sets it, a caller giving up may nudge it).
 type wire struct {
 	pc       *pconn
 	c        net.Conn

@@ -255,8 +255,6 @@ func (q *Queue) signalRoom() {
 	q.room = make(chan struct{})
 }
 
-// maxBatch bounds a batch so that DropOldest finds a waiting message to
-// drop while a batch is being sent.
 // preferredBatch is the batch size a transport's PreferredBatch p gives a
 // queue of the capacity: a size above DefaultMaxBatch is kept to an eighth
 // of the capacity (never below DefaultMaxBatch), since a batch being sent
@@ -269,6 +267,8 @@ func preferredBatch(p, capacity int) int {
 	return max(DefaultMaxBatch, min(p, capacity/8))
 }
 
+// maxBatch bounds a batch so that DropOldest finds a waiting message to
+// drop while a batch is being sent.
 func (q *Queue) maxBatch() int {
 	return max(1, min(q.cfg.MaxBatch, q.cfg.Capacity/2))
 }
